@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Vigil", targets: ["Vigil"]),
+        .library(name: "VigilStore", targets: ["VigilStore"]),
+        .library(name: "VigilReport", targets: ["VigilReport"]),
+        .library(name: "VigilTesting", targets: ["VigilTesting"]),
+        .executable(name: "vigil", targets: ["vigil"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        // System libraries: pkg-config supplies include paths and link flags, so no target
+        // needs unsafeFlags (which would make Vigil unusable as a versioned dependency).
+        .systemLibrary(name: "COpenCV", pkgConfig: "opencv4",
+                       providers: [.apt(["libopencv-dev"])]),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .target(name: "CVBridge", dependencies: ["COpenCV"]),
+        .target(name: "Vigil", dependencies: [
+            "CVBridge", "CLibCrypto",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "VigilStore", dependencies: [
+            "Vigil", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "VigilReport", dependencies: [
+            "Vigil", "CCairo", .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+        .target(name: "VigilTesting", dependencies: ["Vigil", "VigilStore", "VigilReport"]),
+        .executableTarget(name: "vigil", dependencies: [
+            "Vigil", "VigilStore", "VigilReport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "VigilTests", dependencies: ["Vigil", "CVBridge"], exclude: ["Fixtures"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
+        .testTarget(name: "VigilReportTests", dependencies: ["VigilReport"]),
+        .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

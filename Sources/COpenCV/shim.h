@@ -1,0 +1,1 @@
+// Intentionally empty: CVBridge includes <opencv2/...> itself from C++.

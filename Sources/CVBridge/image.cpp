@@ -1,0 +1,106 @@
+#include "guarded.hpp"
+
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+using namespace cvbridge;
+
+namespace {
+// OpenCV logs warnings and importer errors to stderr as well as reporting them to the caller;
+// Vigil reports every failure once, as one line, so OpenCV's own log is silenced at load time.
+const bool openCVLogSilenced = [] {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    return true;
+}();
+}  // namespace
+
+extern "C" {
+
+const char *cvb_opencv_version(void) { return CV_VERSION; }
+
+void cvb_set_num_threads(int threads) {
+    try {
+        cv::setNumThreads(threads);
+    } catch (...) {
+    }
+}
+
+int cvb_get_num_threads(void) {
+    try {
+        return cv::getNumThreads();
+    } catch (...) {
+        return -1;
+    }
+}
+
+cvb_image *cvb_image_read(const char *path, cvb_error *error) {
+    return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
+        cv::Mat mat = cv::imread(path, cv::IMREAD_UNCHANGED);
+        if (mat.empty()) {
+            throw BridgeError("cannot decode the image (missing, unreadable or not an image format OpenCV reads)");
+        }
+        if (mat.depth() != CV_8U) {
+            throw BridgeError("the image is not 8-bit per channel (convert it to 8-bit PNG or JPEG)");
+        }
+        if (mat.channels() != 1 && mat.channels() != 3) {
+            throw BridgeError("the image has " + std::to_string(mat.channels()) +
+                              " channels; Vigil reads 8-bit grey or colour (drop the alpha channel)");
+        }
+        return wrap(mat);
+    });
+}
+
+cvb_image *cvb_image_create(int width, int height, int channels, const uint8_t *pixels,
+                            size_t stride, cvb_error *error) {
+    return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
+        if (width <= 0 || height <= 0) throw BridgeError("image size must be positive");
+        if (channels != 1 && channels != 3) throw BridgeError("channels must be 1 or 3");
+        if (pixels == nullptr) throw BridgeError("no pixels");
+        cv::Mat view(height, width, CV_8UC(channels), const_cast<uint8_t *>(pixels), stride);
+        return wrap(view.clone());
+    });
+}
+
+void cvb_image_free(cvb_image *image) { delete image; }
+
+int cvb_image_width(const cvb_image *image) { return image ? image->mat.cols : 0; }
+int cvb_image_height(const cvb_image *image) { return image ? image->mat.rows : 0; }
+int cvb_image_channels(const cvb_image *image) { return image ? image->mat.channels() : 0; }
+
+int cvb_image_copy_pixels(const cvb_image *image, uint8_t *out, size_t capacity, cvb_error *error) {
+    return guarded<int>(error, -1, [&]() -> int {
+        const cv::Mat &mat = require(image);
+        size_t bytes = mat.total() * mat.elemSize();
+        if (capacity < bytes) throw BridgeError("output buffer too small");
+        std::memcpy(out, mat.data, bytes);
+        return 0;
+    });
+}
+
+int cvb_image_write(const cvb_image *image, const char *path, cvb_error *error) {
+    return guarded<int>(error, -1, [&]() -> int {
+        const cv::Mat &mat = require(image);
+        if (!cv::imwrite(path, mat)) {
+            throw BridgeError(std::string("cannot write ") + path +
+                              " (unknown extension or the folder does not exist)");
+        }
+        return 0;
+    });
+}
+
+int cvb_image_to_bgra(const cvb_image *image, int width, int height, uint8_t *out, size_t stride,
+                      cvb_error *error) {
+    return guarded<int>(error, -1, [&]() -> int {
+        const cv::Mat &mat = require(image);
+        if (width <= 0 || height <= 0) throw BridgeError("target size must be positive");
+        if (stride < size_t(width) * 4) throw BridgeError("stride too small for BGRA rows");
+        cv::Mat bgra;
+        cv::cvtColor(mat, bgra, mat.channels() == 1 ? cv::COLOR_GRAY2BGRA : cv::COLOR_BGR2BGRA);
+        cv::Mat target(height, width, CV_8UC4, out, stride);
+        cv::resize(bgra, target, cv::Size(width, height), 0, 0, cv::INTER_NEAREST);
+        return 0;
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,130 @@
+// CVBridge: the only code in Vigil that touches OpenCV.
+//
+// OpenCV reports errors by throwing C++ exceptions. Swift cannot catch those (an exception
+// crossing into Swift aborts the process), so every function here catches everything and
+// reports failure through a return value plus a human-readable message in `cvb_error`.
+// Functions returning a pointer return NULL on failure; functions returning int return 0 on
+// success and -1 on failure.
+#ifndef VIGIL_CVBRIDGE_H
+#define VIGIL_CVBRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One line describing what went wrong, always NUL-terminated.
+typedef struct cvb_error {
+    char message[1024];
+} cvb_error;
+
+// MARK: - Version and threads
+
+/// OpenCV's version string, e.g. "4.6.0".
+const char *cvb_opencv_version(void);
+/// Sets OpenCV's internal thread pool size (cv::setNumThreads). Process-wide.
+void cvb_set_num_threads(int threads);
+int cvb_get_num_threads(void);
+
+// MARK: - Images
+
+/// An owned 8-bit image with 1 (grey) or 3 (BGR) channels.
+typedef struct cvb_image cvb_image;
+
+/// Decodes an image file. Rejects anything that is not 8-bit grey or 8-bit BGR.
+cvb_image *cvb_image_read(const char *path, cvb_error *error);
+/// Wraps a copy of raw 8-bit pixels (rows of `width * channels` bytes, `stride` apart).
+cvb_image *cvb_image_create(int width, int height, int channels, const uint8_t *pixels,
+                            size_t stride, cvb_error *error);
+void cvb_image_free(cvb_image *image);
+int cvb_image_width(const cvb_image *image);
+int cvb_image_height(const cvb_image *image);
+int cvb_image_channels(const cvb_image *image);
+/// Copies the pixels into `out` (rows of `width * channels` bytes, tightly packed).
+int cvb_image_copy_pixels(const cvb_image *image, uint8_t *out, size_t capacity, cvb_error *error);
+/// Encodes to a file; the format follows the extension (.png recommended: lossless).
+int cvb_image_write(const cvb_image *image, const char *path, cvb_error *error);
+/// Writes the image as premultiplied BGRA (Cairo's ARGB32 on little-endian machines),
+/// scaled to `width` x `height` with nearest-neighbour sampling so pixels stay visible.
+int cvb_image_to_bgra(const cvb_image *image, int width, int height, uint8_t *out,
+                      size_t stride, cvb_error *error);
+
+// MARK: - Scenarios (deterministic: same input, parameters and seed give identical bytes)
+
+/// Camera low light: linearise (sRGB), scale by `exposure`, draw photo-electrons from a
+/// Poisson distribution with `full_well` electrons at full scale, add Gaussian read noise of
+/// `read_noise` electrons, re-encode with the sRGB curve and quantise to `bits` bits.
+cvb_image *cvb_low_light(const cvb_image *image, double exposure, double full_well,
+                         double read_noise, int bits, uint64_t seed, cvb_error *error);
+/// Linear motion blur: a line kernel of `length` pixels at `angle_degrees`.
+cvb_image *cvb_motion_blur(const cvb_image *image, double length, double angle_degrees,
+                           cvb_error *error);
+/// Occluding rectangles of random solid colour until at least `area_share` of the image is
+/// covered. `max_patches` bounds how many rectangles are drawn.
+cvb_image *cvb_occlusion(const cvb_image *image, double area_share, int max_patches,
+                         uint64_t seed, cvb_error *error);
+/// Uniform doubles in [0, 1) from the bridge's generator, for tests of determinism and range.
+void cvb_random_uniform(uint64_t seed, double *out, size_t count);
+
+// MARK: - Preprocessing (model input tensors)
+
+enum {
+    CVB_RESIZE_STRETCH = 0,
+    CVB_RESIZE_PAD = 1,
+    CVB_RESIZE_LETTERBOX = 2,
+    CVB_RESIZE_CENTER_CROP = 3,
+};
+enum {
+    CVB_COLOR_GRAY = 0,
+    CVB_COLOR_RGB = 1,
+    CVB_COLOR_BGR = 2,
+};
+enum {
+    CVB_INTERP_LINEAR = 0,
+    CVB_INTERP_NEAREST = 1,
+    CVB_INTERP_AREA = 2,
+    CVB_INTERP_CUBIC = 3,
+};
+enum {
+    CVB_LAYOUT_NCHW = 0,
+    CVB_LAYOUT_NHWC = 1,
+};
+
+typedef struct cvb_preprocess {
+    int width;
+    int height;
+    int color_order;   // CVB_COLOR_*; grey means 1 channel, the others 3
+    int resize_mode;   // CVB_RESIZE_*
+    int interpolation; // CVB_INTERP_*
+    int layout;        // CVB_LAYOUT_*
+    double pad_value;  // in input pixel units (0-255), for pad and letterbox
+    double scale;      // applied first: x * scale
+    double mean[3];    // then (x * scale - mean[c]) / std[c], in the model's channel order
+    double std[3];
+} cvb_preprocess;
+
+/// Converts one image into one input tensor of `width * height * channels` floats.
+int cvb_preprocess_image(const cvb_image *image, const cvb_preprocess *spec, float *out,
+                         size_t capacity, cvb_error *error);
+
+// MARK: - DNN
+
+typedef struct cvb_net cvb_net;
+
+/// Loads an ONNX model with OpenCV DNN (CPU, OpenCV backend). One net per thread: a net
+/// is not safe to use from two threads at once.
+cvb_net *cvb_net_load_onnx(const char *path, cvb_error *error);
+void cvb_net_free(cvb_net *net);
+/// Runs a forward pass on a batch. `input` holds `n * c * h * w` floats in the order given by
+/// `shape` (4 dimensions, e.g. {n, c, h, w} or {n, h, w, c}). On success the output is copied to
+/// `output` and its element count per sample is written to `per_sample`.
+int cvb_net_forward(cvb_net *net, const float *input, const int *shape, float *output,
+                    size_t capacity, size_t *per_sample, cvb_error *error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,104 @@
+import CVBridge
+import Foundation
+
+/// An 8-bit image with 1 (grey) or 3 (BGR) channels, held by the OpenCV bridge.
+///
+/// Images are decoded when needed and released as soon as nothing refers to them, so a run
+/// never holds more than a batch of decoded images per worker.
+public final class Image {
+    let pointer: OpaquePointer
+
+    init(taking pointer: OpaquePointer) {
+        self.pointer = pointer
+    }
+
+    deinit { cvb_image_free(pointer) }
+
+    /// Decodes an image file (PNG, JPEG, BMP, …). 16-bit and 4-channel images are rejected.
+    public convenience init(contentsOf url: URL) throws {
+        let pointer = try Bridge.call("\(url.path)") { error in
+            cvb_image_read(url.path, error)
+        }
+        self.init(taking: pointer)
+    }
+
+    /// An image from raw pixels: rows of `width * channels` bytes, tightly packed.
+    public convenience init(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws {
+        guard pixels.count == width * height * channels else {
+            throw InputError("pixel buffer holds \(pixels.count) bytes, expected \(width * height * channels)")
+        }
+        let pointer = try pixels.withUnsafeBufferPointer { buffer in
+            try Bridge.call("image") { error in
+                cvb_image_create(Int32(width), Int32(height), Int32(channels), buffer.baseAddress,
+                                 width * channels, error)
+            }
+        }
+        self.init(taking: pointer)
+    }
+
+    public var width: Int { Int(cvb_image_width(pointer)) }
+    public var height: Int { Int(cvb_image_height(pointer)) }
+    public var channels: Int { Int(cvb_image_channels(pointer)) }
+
+    /// The pixel bytes, rows of `width * channels` bytes, BGR order for colour images.
+    public func pixels() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: width * height * channels)
+        let count = bytes.count
+        _ = bytes.withUnsafeMutableBufferPointer { buffer in
+            cvb_image_copy_pixels(pointer, buffer.baseAddress, count, nil)
+        }
+        return bytes
+    }
+
+    /// Encodes to a file; the extension picks the format (PNG is lossless).
+    public func write(to url: URL) throws {
+        try Bridge.check("\(url.path)") { error in cvb_image_write(pointer, url.path, error) }
+    }
+
+    /// Premultiplied BGRA pixels (Cairo's ARGB32 layout on little-endian machines), scaled to
+    /// the given size with nearest-neighbour sampling.
+    public func bgra(width: Int, height: Int, stride: Int, into buffer: UnsafeMutablePointer<UInt8>) throws {
+        try Bridge.check("image") { error in
+            cvb_image_to_bgra(pointer, Int32(width), Int32(height), buffer, stride, error)
+        }
+    }
+}
+
+/// Helpers for calling the C bridge, which reports failures as a message instead of throwing.
+enum Bridge {
+    /// Calls a bridge function returning a pointer; NULL becomes an `InputError` prefixed with
+    /// `subject` (usually a file path).
+    static func call(_ subject: String, _ body: (UnsafeMutablePointer<cvb_error>) -> OpaquePointer?) throws -> OpaquePointer {
+        var error = cvb_error()
+        if let pointer = body(&error) { return pointer }
+        throw InputError("\(subject): \(message(error))")
+    }
+
+    /// Calls a bridge function returning 0 on success.
+    static func check(_ subject: String, _ body: (UnsafeMutablePointer<cvb_error>) -> Int32) throws {
+        var error = cvb_error()
+        if body(&error) != 0 {
+            throw InputError("\(subject): \(message(error))")
+        }
+    }
+
+    static func message(_ error: cvb_error) -> String {
+        let text = withUnsafeBytes(of: error.message) { raw in
+            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+        }
+        // OpenCV indents nested messages with "> " markers; on one line they are only noise.
+        return text.replacing(/(^|\s)(>\s)+/, with: " ").trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// OpenCV facts Vigil records with every run.
+public enum OpenCV {
+    public static var version: String { String(cString: cvb_opencv_version()) }
+
+    /// OpenCV's own thread pool size. Vigil parallelises across images instead (one network
+    /// per worker), so runs set this to 1 to avoid oversubscribing the cores.
+    public static var threads: Int {
+        get { Int(cvb_get_num_threads()) }
+        set { cvb_set_num_threads(Int32(newValue)) }
+    }
+}

@@ -1,0 +1,55 @@
+import CLibCrypto
+import Foundation
+
+/// SHA-256 digests (OpenSSL's libcrypto), as lowercase hex.
+public enum SHA256 {
+    /// Digest of a file's bytes, read in chunks so large model files need little memory.
+    public static func hex(ofFile url: URL) throws -> String {
+        guard let handle = try? FileHandle(forReadingFrom: url) else {
+            throw InputError("\(url.path): cannot be read")
+        }
+        defer { try? handle.close() }
+        let context = Context()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            context.update(chunk)
+        }
+        return context.finish()
+    }
+
+    public static func hex(of data: Data) -> String {
+        let context = Context()
+        context.update(data)
+        return context.finish()
+    }
+
+    public static func hex(of string: String) -> String {
+        hex(of: Data(string.utf8))
+    }
+
+    private final class Context {
+        let pointer: OpaquePointer
+
+        init() {
+            pointer = EVP_MD_CTX_new()
+            EVP_DigestInit_ex(pointer, EVP_sha256(), nil)
+        }
+
+        deinit { EVP_MD_CTX_free(pointer) }
+
+        func update(_ data: Data) {
+            data.withUnsafeBytes { buffer in
+                _ = EVP_DigestUpdate(pointer, buffer.baseAddress, buffer.count)
+            }
+        }
+
+        func finish() -> String {
+            var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+            var length: UInt32 = 0
+            EVP_DigestFinal_ex(pointer, &digest, &length)
+            return digest.prefix(Int(length)).map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined()
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// A suite file: which golden set, which two models, under which scenarios, judged by which
+/// conditions. Paths inside are relative to the suite file's folder.
+///
+/// ```yaml
+/// suite: digits-default
+/// golden_set: ../GoldenSets/digits
+/// baseline: ../Models/mnist-cnn/model.yaml
+/// candidate: ../Models/digits-mlp/model.yaml
+/// seed: 20261125
+/// primary_metric: accuracy
+/// batch_size: 32
+/// scenarios:
+///   - clean
+///   - name: low-light
+///     severities: [1, 2, 3, 4, 5]
+///   - motion-blur@3
+/// conditions:
+///   - metric: accuracy
+///     scenario: all
+///     max_regression: 0.01
+/// ```
+public struct Suite: Sendable {
+    public var name: String
+    /// The suite file as the user named it, for messages and the run record.
+    public var path: String
+    public var fileURL: URL
+    /// sha256 of the suite file's bytes.
+    public var sha256: String
+    public var goldenSet: URL
+    public var baseline: URL
+    public var candidate: URL
+    public var seed: UInt64
+    public var primaryMetric: MetricKey
+    public var batchSize: Int
+    /// Parallel workers; nil means one per core.
+    public var workers: Int?
+    public var scenarios: [Scenario]
+    public var conditions: [Condition]
+
+    static let topKeys = ["suite", "golden_set", "baseline", "candidate", "seed", "primary_metric",
+                          "batch_size", "workers", "scenarios", "conditions"]
+    static let conditionKeys = ["metric", "class", "scenario"] + Condition.Rule.allCases.map(\.rawValue)
+
+    /// Reads and checks a suite file. Every problem is one `InputError` line naming the file and
+    /// line, with the closest valid name for misspelt keys, metrics and scenarios.
+    public static func load(_ url: URL, displayPath: String? = nil) throws -> Suite {
+        let shown = displayPath ?? url.path
+        let document = try YAMLValue.load(url, displayPath: shown)
+        let top = try document.mapping("the suite", allowed: topKeys)
+        let folder = url.deletingLastPathComponent()
+        func path(_ key: String) throws -> URL {
+            let value = try top.required(key)
+            let text = try value.string(key)
+            return text.hasPrefix("/") ? URL(fileURLWithPath: text) : folder.appendingPathComponent(text).standardizedFileURL
+        }
+
+        let scenarios = try top.required("scenarios").sequence("scenarios").flatMap(parseScenarios)
+        guard !scenarios.isEmpty else { throw try top.required("scenarios").error("scenarios is empty") }
+        var seen = Set<String>()
+        for scenario in scenarios where !seen.insert(scenario.id).inserted {
+            throw try top.required("scenarios").error("scenario '\(scenario.id)' is listed twice")
+        }
+
+        let conditions = try top["conditions"]?.sequence("conditions").map { try parseCondition($0, scenarios: scenarios) } ?? []
+        let seedValue = try top.required("seed")
+        let seed = try seedValue.int("seed")
+        guard seed >= 0 else { throw seedValue.error("seed must be zero or positive") }
+        let data = (try? Data(contentsOf: url)) ?? Data()
+        return Suite(
+            name: try top.required("suite").string("suite"),
+            path: shown,
+            fileURL: url.standardizedFileURL,
+            sha256: SHA256.hex(of: data),
+            goldenSet: try path("golden_set"),
+            baseline: try path("baseline"),
+            candidate: try path("candidate"),
+            seed: UInt64(seed),
+            primaryMetric: try top["primary_metric"].map { try parseMetric($0, className: nil) } ?? MetricKey(.accuracy),
+            batchSize: try top["batch_size"]?.int("batch_size", in: 1...4096) ?? 32,
+            workers: try top["workers"].flatMap { value in
+                (try? value.string("workers")) == "auto" ? nil : try value.int("workers", in: 1...256)
+            },
+            scenarios: scenarios,
+            conditions: conditions)
+    }
+
+    /// `clean`, `low-light@3`, or `{name: low-light, severities: [1, 3, 5]}`.
+    static func parseScenarios(_ value: YAMLValue) throws -> [Scenario] {
+        if case .scalar = value.node {
+            do {
+                return [try Scenario(id: try value.string("a scenario"))]
+            } catch let error as InputError {
+                throw value.error(error.message)
+            }
+        }
+        let entry = try value.mapping("a scenario", allowed: ["name", "severities"])
+        let nameValue = try entry.required("name")
+        let name = try nameValue.choice("scenario", from: Scenario.Kind.allCases.map(\.rawValue))
+        let kind = Scenario.Kind(rawValue: name)!
+        guard kind != .clean else {
+            if let severities = entry["severities"] { throw severities.error("scenario 'clean' takes no severities") }
+            return [.clean]
+        }
+        let severitiesValue = try entry.required("severities")
+        return try severitiesValue.sequence("severities").map { item in
+            Scenario(kind: kind, severity: try item.int("each severity", in: 1...5))
+        }
+    }
+
+    static func parseMetric(_ value: YAMLValue, className: String?) throws -> MetricKey {
+        let name = try value.string("metric")
+        guard let metric = Metric(rawValue: name) else {
+            throw value.error("unknown metric '\(name)'" + Suggestion.hint(for: name, in: Metric.allCases.map(\.rawValue)))
+        }
+        if metric.isPerClass && className == nil {
+            throw value.error("metric '\(name)' is per class; add 'class: NAME'")
+        }
+        if !metric.isPerClass && className != nil {
+            throw value.error("metric '\(name)' is not per class; remove 'class'")
+        }
+        return MetricKey(metric, className: className)
+    }
+
+    static func parseCondition(_ value: YAMLValue, scenarios: [Scenario]) throws -> Condition {
+        let entry = try value.mapping("a condition", allowed: conditionKeys)
+        let className = try entry["class"]?.string("class")
+        let metric = try parseMetric(try entry.required("metric"), className: className)
+        let rules = Condition.Rule.allCases.filter { entry[$0.rawValue] != nil }
+        guard rules.count == 1, let rule = rules.first else {
+            throw value.error("a condition needs exactly one of " + Condition.Rule.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let thresholdValue = entry[rule.rawValue]!
+        let threshold = try thresholdValue.double(rule.rawValue)
+        if rule == .maxRegression && threshold < 0 {
+            throw thresholdValue.error("max_regression must be zero or positive")
+        }
+        let selectorValue = try entry.required("scenario")
+        let selector = try selectorValue.string("scenario")
+        let valid = ["all"] + orderedUnique(scenarios.map(\.kind.rawValue) + scenarios.map(\.id))
+        guard valid.contains(selector) else {
+            throw selectorValue.error("scenario '\(selector)' is not in this suite" + Suggestion.hint(for: selector, in: valid))
+        }
+        return Condition(metric: metric, scenario: selector, rule: rule, threshold: threshold,
+                         source: "\(value.file):\(value.line)")
+    }
+
+    private static func orderedUnique(_ names: [String]) -> [String] {
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }
+    }
+
+    /// The metrics shown for every scenario: the primary metric, then each condition's metric.
+    public var reportedMetrics: [MetricKey] {
+        var keys = [primaryMetric]
+        for condition in conditions where !keys.contains(condition.metric) {
+            keys.append(condition.metric)
+        }
+        return keys
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The plain-text summary `vigil run` prints: what was compared, a scenario × metric table with
+/// baseline, candidate, delta and verdict, and the reasons for every failed condition.
+public enum TerminalReport {
+    public static func render(_ result: RunResult) -> String {
+        var lines: [String] = []
+        lines.append("Vigil \(result.environment.vigilVersion) · suite \(result.suite.name) (\(result.suite.path)) · run \(result.id)")
+        lines.append("golden set \(result.goldenSet.name) \(result.goldenSet.version): \(result.goldenSet.samples) samples, "
+                     + "identity \(result.goldenSet.identity.prefix(12)) · seed \(result.seed)")
+        lines.append("baseline  \(result.baseline.name) (sha256 \(result.baseline.sha256.prefix(12)))")
+        lines.append("candidate \(result.candidate.name) (sha256 \(result.candidate.sha256.prefix(12)))")
+        lines.append(reuseLine(result))
+        lines.append("")
+        lines.append(contentsOf: table(result))
+        lines.append("")
+        let checks = result.verdicts
+        let failures = result.failures
+        if failures.isEmpty {
+            lines.append("Gate: PASS — all \(checks.count) checks passed")
+        } else {
+            lines.append("Gate: FAIL — \(failures.count) of \(checks.count) checks failed:")
+            for verdict in failures {
+                lines.append("  ✗ \(verdict.explanation)  [\(verdict.condition.source)]")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func reuseLine(_ result: RunResult) -> String {
+        let reused = result.scenarios.compactMap(\.baselineReusedFrom)
+        guard !reused.isEmpty else { return "baseline evaluated in this run on all \(result.scenarios.count) scenarios" }
+        let sources = Array(Set(reused)).sorted().joined(separator: ", ")
+        if reused.count == result.scenarios.count {
+            return "baseline outcomes reused from run \(sources) for all \(reused.count) scenarios (not run again)"
+        }
+        return "baseline outcomes reused from run \(sources) for \(reused.count) of \(result.scenarios.count) scenarios; evaluated for the rest"
+    }
+
+    /// One row per scenario and metric: the primary metric everywhere, other metrics where a
+    /// condition names them.
+    static func table(_ result: RunResult) -> [String] {
+        var rows: [[String]] = [["scenario", "metric", "baseline", "candidate", "delta", "verdict"]]
+        for scenario in result.scenarios {
+            var first = true
+            for key in result.reportedMetrics {
+                let verdicts = scenario.verdicts.filter { $0.condition.metric == key }
+                guard key == result.primaryMetric || !verdicts.isEmpty else { continue }
+                let b = scenario.baseline.value(key), c = scenario.candidate.value(key)
+                let delta = b.flatMap { b in c.map { $0 - b } }
+                let verdict = verdicts.isEmpty ? "" : verdicts.allSatisfy(\.passed) ? "pass" : "FAIL"
+                rows.append([first ? scenario.scenario.id : "", key.description,
+                             Formatting.value(b, key.metric), Formatting.value(c, key.metric),
+                             Formatting.signedDelta(delta, key.metric), verdict])
+                first = false
+            }
+        }
+        return layout(rows, rightAligned: [2, 3, 4])
+    }
+
+    /// Pads columns to equal width (by characters, so "−" and "—" count as one).
+    public static func layout(_ rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
+        guard let columns = rows.map(\.count).max() else { return [] }
+        let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                return rightAligned.contains(column) ? padding + cell : cell + padding
+            }.joined(separator: "  ").replacing(/\ +$/, with: "")
+        }
+    }
+}

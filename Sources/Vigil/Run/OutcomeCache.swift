@@ -1,0 +1,58 @@
+import Foundation
+
+/// Identifies outcomes that can be reused: the same computation (backend identity) on the same
+/// golden set content, scenario implementation, seed and batch size gives the same outputs.
+public struct OutcomeKey: Sendable, Hashable, Codable {
+    public var modelIdentity: String
+    public var goldenSetIdentity: String
+    public var scenario: String
+    public var scenarioVersion: Int
+    public var seed: UInt64
+    /// Batching can change the last bits of a network's float outputs, so it is part of the key.
+    public var batchSize: Int
+
+    public init(modelIdentity: String, goldenSetIdentity: String, scenario: Scenario, seed: UInt64, batchSize: Int) {
+        self.modelIdentity = modelIdentity
+        self.goldenSetIdentity = goldenSetIdentity
+        self.scenario = scenario.id
+        scenarioVersion = scenario.kind.implementationVersion
+        self.seed = seed
+        self.batchSize = batchSize
+    }
+}
+
+/// Outcomes found in a store, and the run that produced them.
+public struct CachedOutcomes: Sendable {
+    public var runID: String
+    public var outcomes: [Outcome]
+
+    public init(runID: String, outcomes: [Outcome]) {
+        self.runID = runID
+        self.outcomes = outcomes
+    }
+}
+
+/// Something that remembers outcomes of earlier runs (VigilStore's `RunStore` is one), so the
+/// baseline need not run again when nothing about it changed.
+public protocol OutcomeCache: Sendable {
+    /// Outcomes for `key` from the most recent complete run that has them, or nil.
+    func cachedOutcomes(for key: OutcomeKey) throws -> CachedOutcomes?
+}
+
+/// A baseline taken from a stored run (`vigil run --baseline RUN_ID`) instead of a model.
+public struct StoredBaseline: Sendable {
+    public var runID: String
+    public var model: ModelInfo
+    public var goldenSetIdentity: String
+    public var seed: UInt64
+    /// Per scenario id, one outcome per golden-set sample.
+    public var outcomes: [String: [Outcome]]
+
+    public init(runID: String, model: ModelInfo, goldenSetIdentity: String, seed: UInt64, outcomes: [String: [Outcome]]) {
+        self.runID = runID
+        self.model = model
+        self.goldenSetIdentity = goldenSetIdentity
+        self.seed = seed
+        self.outcomes = outcomes
+    }
+}

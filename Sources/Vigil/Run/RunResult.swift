@@ -1,0 +1,172 @@
+import Foundation
+
+public enum ModelRole: String, Sendable, Hashable, Codable, CaseIterable {
+    case baseline, candidate
+}
+
+/// A model as a run saw it.
+public struct ModelInfo: Sendable, Hashable, Codable {
+    public var name: String
+    /// The model spec file.
+    public var spec: String
+    /// sha256 of the model file.
+    public var sha256: String
+    /// The backend's identity for this model (see `InferenceBackend.identity`).
+    public var identity: String
+
+    public init(name: String, spec: String, sha256: String, identity: String) {
+        self.name = name
+        self.spec = spec
+        self.sha256 = sha256
+        self.identity = identity
+    }
+}
+
+public struct GoldenSetInfo: Sendable, Hashable, Codable {
+    public var name: String
+    public var version: String
+    public var path: String
+    public var identity: String
+    public var samples: Int
+}
+
+public struct SuiteInfo: Sendable, Hashable, Codable {
+    public var name: String
+    public var path: String
+    public var sha256: String
+}
+
+/// Where a run happened: enough to reproduce it.
+public struct RunEnvironment: Sendable, Hashable, Codable {
+    public var vigilVersion: String
+    public var opencvVersion: String
+    /// `git rev-parse HEAD` of the suite's repository, with `+dirty` when it had uncommitted
+    /// changes; nil outside a git checkout.
+    public var gitCommit: String?
+    public var workers: Int
+    public var opencvThreads: Int
+}
+
+/// Baseline and candidate on one scenario, and the gate's verdicts there.
+public struct ScenarioResult: Sendable, Hashable, Codable {
+    public var scenario: Scenario
+    public var baseline: ClassificationMetrics
+    public var candidate: ClassificationMetrics
+    /// The run whose stored baseline outcomes were used instead of running the baseline; nil
+    /// when the baseline ran in this run.
+    public var baselineReusedFrom: String?
+    public var verdicts: [ConditionVerdict]
+
+    public var passed: Bool { verdicts.allSatisfy(\.passed) }
+}
+
+/// Everything a run produced. JSON-encodable (per-sample outcomes excluded: they go to the
+/// store and the report).
+public struct RunResult: Sendable, Codable {
+    public var id: String
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var suite: SuiteInfo
+    public var goldenSet: GoldenSetInfo
+    public var seed: UInt64
+    public var batchSize: Int
+    public var baseline: ModelInfo
+    public var candidate: ModelInfo
+    public var environment: RunEnvironment
+    public var primaryMetric: MetricKey
+    /// Metrics shown per scenario: the primary metric, then those named by conditions.
+    public var reportedMetrics: [MetricKey]
+    public var scenarios: [ScenarioResult]
+    /// Per scenario id, per role, one outcome per golden-set sample in manifest order.
+    public var outcomes: [String: [ModelRole: [Outcome]]] = [:]
+
+    public var passed: Bool { scenarios.allSatisfy(\.passed) }
+    public var verdicts: [ConditionVerdict] { scenarios.flatMap(\.verdicts) }
+    public var failures: [ConditionVerdict] { verdicts.filter { !$0.passed } }
+    public var durationSeconds: Double { finishedAt.timeIntervalSince(startedAt) }
+
+    public func outcomes(_ scenario: Scenario, _ role: ModelRole) -> [Outcome] {
+        outcomes[scenario.id]?[role] ?? []
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, startedAt, finishedAt, suite, goldenSet, seed, batchSize, baseline, candidate,
+             environment, primaryMetric, reportedMetrics, scenarios
+        case passed
+    }
+
+    public init(id: String, startedAt: Date, finishedAt: Date, suite: SuiteInfo, goldenSet: GoldenSetInfo,
+                seed: UInt64, batchSize: Int, baseline: ModelInfo, candidate: ModelInfo,
+                environment: RunEnvironment, primaryMetric: MetricKey, reportedMetrics: [MetricKey],
+                scenarios: [ScenarioResult], outcomes: [String: [ModelRole: [Outcome]]]) {
+        self.id = id
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.suite = suite
+        self.goldenSet = goldenSet
+        self.seed = seed
+        self.batchSize = batchSize
+        self.baseline = baseline
+        self.candidate = candidate
+        self.environment = environment
+        self.primaryMetric = primaryMetric
+        self.reportedMetrics = reportedMetrics
+        self.scenarios = scenarios
+        self.outcomes = outcomes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        startedAt = try c.decode(Date.self, forKey: .startedAt)
+        finishedAt = try c.decode(Date.self, forKey: .finishedAt)
+        suite = try c.decode(SuiteInfo.self, forKey: .suite)
+        goldenSet = try c.decode(GoldenSetInfo.self, forKey: .goldenSet)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        baseline = try c.decode(ModelInfo.self, forKey: .baseline)
+        candidate = try c.decode(ModelInfo.self, forKey: .candidate)
+        environment = try c.decode(RunEnvironment.self, forKey: .environment)
+        primaryMetric = try c.decode(MetricKey.self, forKey: .primaryMetric)
+        reportedMetrics = try c.decode([MetricKey].self, forKey: .reportedMetrics)
+        scenarios = try c.decode([ScenarioResult].self, forKey: .scenarios)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(passed, forKey: .passed)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(finishedAt, forKey: .finishedAt)
+        try c.encode(suite, forKey: .suite)
+        try c.encode(goldenSet, forKey: .goldenSet)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(baseline, forKey: .baseline)
+        try c.encode(candidate, forKey: .candidate)
+        try c.encode(environment, forKey: .environment)
+        try c.encode(primaryMetric, forKey: .primaryMetric)
+        try c.encode(reportedMetrics, forKey: .reportedMetrics)
+        try c.encode(scenarios, forKey: .scenarios)
+    }
+
+    /// A JSON encoder configured the way Vigil writes results: sorted keys, ISO 8601 dates.
+    public static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+}
+
+/// Run identifiers: UTC time plus four random hex digits, e.g. `20261125-154501-3f9a`.
+/// They sort by time and are unique enough for one team's history.
+public enum RunID {
+    public static func make(at date: Date = Date()) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let stamp = String(format: "%04d%02d%02d-%02d%02d%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        return stamp + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+    }
+}

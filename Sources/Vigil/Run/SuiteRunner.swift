@@ -1,0 +1,307 @@
+import Foundation
+import Synchronization
+
+/// How far a run has got, for progress displays.
+public struct RunProgress: Sendable {
+    /// Model evaluations done and planned (one image through one model counts one).
+    public var done: Int
+    public var total: Int
+    public var elapsedSeconds: Double
+}
+
+/// Choices that belong to one invocation rather than to the suite.
+public struct RunOptions: Sendable {
+    public var runID: String
+    /// Overrides the suite's `workers` (nil: the suite's value, else one per core).
+    public var workers: Int?
+    /// Reuse stored baseline outcomes when the cache has them for the same key.
+    public var reuseBaseline: Bool
+    /// Compare against a stored run instead of running the suite's baseline model.
+    public var storedBaseline: StoredBaseline?
+    public var progress: (@Sendable (RunProgress) -> Void)?
+
+    public init(runID: String = RunID.make(), workers: Int? = nil, reuseBaseline: Bool = true,
+                storedBaseline: StoredBaseline? = nil, progress: (@Sendable (RunProgress) -> Void)? = nil) {
+        self.runID = runID
+        self.workers = workers
+        self.reuseBaseline = reuseBaseline
+        self.storedBaseline = storedBaseline
+        self.progress = progress
+    }
+}
+
+/// Runs a suite: baseline and candidate on every scenario of the golden set, metrics, gate.
+///
+/// Images stream through the pipeline in batches: each worker decodes a batch, applies the
+/// scenario once, feeds the same transformed images to both models and keeps only the outcomes.
+/// Workers each own their model instances. Batches are fixed ranges of the manifest, so results
+/// do not depend on the number of workers or on scheduling.
+///
+/// ```swift
+/// let suite = try Suite.load(URL(fileURLWithPath: "Suites/default.yaml"))
+/// let result = try await SuiteRunner(suite: suite).run(cache: store)
+/// print(result.passed)
+/// ```
+public struct SuiteRunner: Sendable {
+    public var suite: Suite
+    public var options: RunOptions
+
+    public init(suite: Suite, options: RunOptions = RunOptions()) {
+        self.suite = suite
+        self.options = options
+    }
+
+    /// The checked inputs of a run, loaded before any image is processed.
+    public struct Prepared: Sendable {
+        public var goldenSet: GoldenSet
+        public var baselineBackend: OpenCVDNNBackend?
+        public var candidateBackend: OpenCVDNNBackend
+        public var baselineInfo: ModelInfo
+        public var candidateInfo: ModelInfo
+    }
+
+    /// Loads and checks everything the run needs: golden set (verified), model specs, models,
+    /// class lists and the classes named by conditions. Throws `InputError`s.
+    public func prepare() throws -> Prepared {
+        let goldenSet = try GoldenSet.load(suite.goldenSet)
+        let verification = goldenSet.verify()
+        guard verification.isValid else { throw InputError(verification.refusal) }
+        guard goldenSet.task == .classification else {
+            throw InputError("\(suite.path): golden set '\(goldenSet.name)' is for \(goldenSet.task.rawValue); this version of Vigil runs classification suites")
+        }
+        for condition in suite.conditions {
+            if let name = condition.metric.className, !goldenSet.classes.contains(name) {
+                throw InputError("\(condition.source): class '\(name)' is not a class of golden set '\(goldenSet.name)'"
+                                 + Suggestion.hint(for: name, in: goldenSet.classes))
+            }
+        }
+        func backend(_ url: URL, _ role: ModelRole) throws -> OpenCVDNNBackend {
+            let spec = try ModelSpec.load(url, displayPath: Self.display(url))
+            guard spec.task == goldenSet.task else {
+                throw InputError("\(Self.display(url)): \(role.rawValue) model is for \(spec.task.rawValue), the golden set for \(goldenSet.task.rawValue)")
+            }
+            guard spec.classes == goldenSet.classes else {
+                throw InputError("\(Self.display(url)): the \(role.rawValue) model's classes \(spec.classes) differ from golden set '\(goldenSet.name)' classes \(goldenSet.classes) (same names in the same order are required)")
+            }
+            return try OpenCVDNNBackend(spec: spec, displayPath: Self.display(spec.modelURL))
+        }
+        func info(_ backend: OpenCVDNNBackend) -> ModelInfo {
+            ModelInfo(name: backend.spec.name, spec: Self.display(URL(fileURLWithPath: backend.spec.specPath)),
+                      sha256: backend.spec.sha256, identity: backend.identity)
+        }
+        let candidate = try backend(suite.candidate, .candidate)
+        if let stored = options.storedBaseline {
+            return Prepared(goldenSet: goldenSet, baselineBackend: nil, candidateBackend: candidate,
+                            baselineInfo: stored.model, candidateInfo: info(candidate))
+        }
+        let baseline = try backend(suite.baseline, .baseline)
+        return Prepared(goldenSet: goldenSet, baselineBackend: baseline, candidateBackend: candidate,
+                        baselineInfo: info(baseline), candidateInfo: info(candidate))
+    }
+
+    /// A path relative to the current directory when it is below it, for messages.
+    static func display(_ url: URL) -> String {
+        let cwd = FileManager.default.currentDirectoryPath
+        let path = url.standardizedFileURL.path
+        return path.hasPrefix(cwd + "/") ? String(path.dropFirst(cwd.count + 1)) : path
+    }
+
+    /// Runs the suite. Pass the result of `prepare()` when it was already called (for example to
+    /// record the run as started only once its inputs are known to be valid).
+    public func run(prepared: Prepared? = nil, cache: (any OutcomeCache)? = nil) async throws -> RunResult {
+        let started = Date()
+        let prepared = try prepared ?? prepare()
+        let goldenSet = prepared.goldenSet
+        let sampleIDs = goldenSet.samples.map(\.id)
+
+        // Baseline outcomes that need no inference: from a named stored run, or from the cache.
+        var known: [String: CachedOutcomes] = [:]
+        if let stored = options.storedBaseline {
+            guard stored.goldenSetIdentity == goldenSet.identity else {
+                throw InputError("run \(stored.runID) was made on a different version of golden set '\(goldenSet.name)' (identity \(stored.goldenSetIdentity.prefix(12))…, now \(goldenSet.identity.prefix(12))…); it cannot serve as the baseline")
+            }
+            guard stored.seed == suite.seed else {
+                throw InputError("run \(stored.runID) used seed \(stored.seed), this suite uses \(suite.seed); scenario images would differ, so it cannot serve as the baseline")
+            }
+            for scenario in suite.scenarios {
+                guard let outcomes = stored.outcomes[scenario.id], outcomes.map(\.sampleID) == sampleIDs else {
+                    throw InputError("run \(stored.runID) has no complete outcomes for scenario '\(scenario.id)'; it cannot serve as the baseline for \(suite.path)")
+                }
+                known[scenario.id] = CachedOutcomes(runID: stored.runID, outcomes: outcomes)
+            }
+        } else if options.reuseBaseline, let cache, let baseline = prepared.baselineBackend {
+            for scenario in suite.scenarios {
+                let key = OutcomeKey(modelIdentity: baseline.identity, goldenSetIdentity: goldenSet.identity,
+                                     scenario: scenario, seed: suite.seed, batchSize: suite.batchSize)
+                if let cached = try cache.cachedOutcomes(for: key), cached.outcomes.map(\.sampleID) == sampleIDs {
+                    known[scenario.id] = cached
+                }
+            }
+        }
+
+        let items = workItems(sampleCount: goldenSet.samples.count, runBaseline: { known[$0.id] == nil })
+        let workers = max(1, min(options.workers ?? suite.workers ?? ProcessInfo.processInfo.activeProcessorCount, items.count))
+        // Parallelism comes from workers (one network each); OpenCV's own pool gets what is left
+        // of the cores, so the two never oversubscribe the machine.
+        let previousThreads = OpenCV.threads
+        let opencvThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
+        OpenCV.threads = opencvThreads
+        defer { OpenCV.threads = previousThreads }
+
+        let computed = try await evaluate(items: items, workers: workers, prepared: prepared, started: started)
+
+        var scenarioResults: [ScenarioResult] = []
+        var outcomes: [String: [ModelRole: [Outcome]]] = [:]
+        for (index, scenario) in suite.scenarios.enumerated() {
+            let candidateOutcomes = computed.candidate[index]
+            let baselineOutcomes = known[scenario.id]?.outcomes ?? computed.baseline[index]
+            outcomes[scenario.id] = [.baseline: baselineOutcomes, .candidate: candidateOutcomes]
+            let baselineMetrics = Self.metrics(baselineOutcomes, classes: goldenSet.classes)
+            let candidateMetrics = Self.metrics(candidateOutcomes, classes: goldenSet.classes)
+            let verdicts = suite.conditions.filter { $0.applies(to: scenario) }.map {
+                Gate.evaluate($0, scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics)
+            }
+            scenarioResults.append(ScenarioResult(scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics,
+                                                  baselineReusedFrom: known[scenario.id]?.runID, verdicts: verdicts))
+        }
+
+        return RunResult(
+            id: options.runID, startedAt: started, finishedAt: Date(),
+            suite: SuiteInfo(name: suite.name, path: suite.path, sha256: suite.sha256),
+            goldenSet: GoldenSetInfo(name: goldenSet.name, version: goldenSet.version, path: Self.display(goldenSet.root),
+                                     identity: goldenSet.identity, samples: goldenSet.samples.count),
+            seed: suite.seed, batchSize: suite.batchSize,
+            baseline: prepared.baselineInfo, candidate: prepared.candidateInfo,
+            environment: RunEnvironment(vigilVersion: VigilVersion.string, opencvVersion: OpenCV.version,
+                                        gitCommit: GitInfo.commit(at: suite.fileURL.deletingLastPathComponent()),
+                                        workers: workers, opencvThreads: opencvThreads),
+            primaryMetric: suite.primaryMetric, reportedMetrics: suite.reportedMetrics,
+            scenarios: scenarioResults, outcomes: outcomes)
+    }
+
+    public static func metrics(_ outcomes: [Outcome], classes: [String]) -> ClassificationMetrics {
+        var accumulator = ClassificationAccumulator(classes: classes)
+        for outcome in outcomes { accumulator.add(outcome) }
+        return accumulator.compute()
+    }
+
+    /// One unit of work: a range of the manifest under one scenario.
+    struct WorkItem: Sendable {
+        var scenarioIndex: Int
+        var scenario: Scenario
+        var samples: Range<Int>
+        var runBaseline: Bool
+    }
+
+    func workItems(sampleCount: Int, runBaseline: (Scenario) -> Bool) -> [WorkItem] {
+        suite.scenarios.enumerated().flatMap { index, scenario in
+            stride(from: 0, to: sampleCount, by: suite.batchSize).map { start in
+                WorkItem(scenarioIndex: index, scenario: scenario,
+                         samples: start..<min(start + suite.batchSize, sampleCount), runBaseline: runBaseline(scenario))
+            }
+        }
+    }
+
+    struct Computed {
+        /// Per scenario index; empty where the baseline was not run.
+        var baseline: [[Outcome]]
+        var candidate: [[Outcome]]
+    }
+
+    private func evaluate(items: [WorkItem], workers: Int, prepared: Prepared, started: Date) async throws -> Computed {
+        let total = items.reduce(0) { $0 + $1.samples.count * ($1.runBaseline ? 2 : 1) }
+        let done = SharedCounter()
+        let progress = options.progress
+        let seed = suite.seed
+        let results = try await withThrowingTaskGroup(of: [(Int, [Outcome], [Outcome])].self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    let candidate = try prepared.candidateBackend.makeWorker()
+                    let baseline = try items.contains(where: \.runBaseline) ? prepared.baselineBackend?.makeWorker() : nil
+                    var produced: [(Int, [Outcome], [Outcome])] = []
+                    for itemIndex in stride(from: worker, to: items.count, by: workers) {
+                        try Task.checkCancellation()
+                        let item = items[itemIndex]
+                        let samples = Array(prepared.goldenSet.samples[item.samples])
+                        let images = try samples.map { sample in
+                            let image = try Image(contentsOf: prepared.goldenSet.url(of: sample))
+                            let sampleSeed = Seeds.sample(run: seed, scenario: item.scenario, sampleID: sample.id)
+                            return try item.scenario.apply(to: image, seed: sampleSeed)
+                        }
+                        let labels = samples.map(prepared.goldenSet.labelIndex(of:))
+                        let candidateOutcomes = try Self.predict(candidate, prepared.candidateBackend.maxBatchSize,
+                                                                 images, samples, labels)
+                        var baselineOutcomes: [Outcome] = []
+                        if item.runBaseline, let baseline, let backend = prepared.baselineBackend {
+                            baselineOutcomes = try Self.predict(baseline, backend.maxBatchSize, images, samples, labels)
+                        }
+                        produced.append((itemIndex, baselineOutcomes, candidateOutcomes))
+                        let count = samples.count * (item.runBaseline ? 2 : 1)
+                        let now = done.add(count)
+                        progress?(RunProgress(done: now, total: total, elapsedSeconds: Date().timeIntervalSince(started)))
+                    }
+                    return produced
+                }
+            }
+            var all: [(Int, [Outcome], [Outcome])] = []
+            for try await part in group { all += part }
+            return all.sorted { $0.0 < $1.0 }
+        }
+        var computed = Computed(baseline: Array(repeating: [], count: suite.scenarios.count),
+                                candidate: Array(repeating: [], count: suite.scenarios.count))
+        for (itemIndex, baseline, candidate) in results {
+            let scenario = items[itemIndex].scenarioIndex
+            computed.baseline[scenario] += baseline
+            computed.candidate[scenario] += candidate
+        }
+        return computed
+    }
+
+    private static func predict(_ worker: any InferenceWorker, _ maxBatch: Int, _ images: [Image],
+                                _ samples: [Sample], _ labels: [Int]) throws -> [Outcome] {
+        var predictions: [Prediction] = []
+        for start in stride(from: 0, to: images.count, by: maxBatch) {
+            predictions += try worker.predict(Array(images[start..<min(start + maxBatch, images.count)]))
+        }
+        return predictions.indices.map { i in
+            Outcome(sampleID: samples[i].id, label: labels[i], probabilities: predictions[i].probabilities,
+                    latencyMs: predictions[i].latencyMs)
+        }
+    }
+}
+
+/// A counter that concurrent workers can bump (a class, so tasks share one instance).
+final class SharedCounter: Sendable {
+    private let value = Atomic<Int>(0)
+
+    func add(_ amount: Int) -> Int {
+        value.add(amount, ordering: .relaxed).newValue
+    }
+}
+
+public enum VigilVersion {
+    public static let string = "0.1.0"
+}
+
+/// The git commit of a folder's checkout, for run records.
+public enum GitInfo {
+    public static func commit(at folder: URL) -> String? {
+        guard let head = git(["rev-parse", "HEAD"], in: folder), !head.isEmpty else { return nil }
+        let status = git(["status", "--porcelain", "--untracked-files=no"], in: folder) ?? ""
+        return status.isEmpty ? head : head + "+dirty"
+    }
+
+    static func git(_ arguments: [String], in folder: URL) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "-C", folder.path] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Mustache
+import Vigil
+
+/// Writes `index.html` and its PNGs into a run's report folder (no external assets, so the
+/// folder can be archived or attached to a review as it is).
+///
+/// Every string that comes from data — class names, sample ids, file names, model and suite
+/// names — reaches the HTML through Mustache's `{{…}}`, which escapes it.
+public struct HTMLReport {
+    public var result: RunResult
+    public var goldenSet: GoldenSet
+    /// Tiles per failure gallery.
+    public var galleryLimit: Int
+
+    public init(result: RunResult, goldenSet: GoldenSet, galleryLimit: Int = 24) {
+        self.result = result
+        self.goldenSet = goldenSet
+        self.galleryLimit = galleryLimit
+    }
+
+    /// Writes the report into `folder` (created if needed) and returns the path of index.html.
+    @discardableResult
+    public func write(to folder: URL) throws -> URL {
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw InputError("\(folder.path): cannot create the report folder (\(error.localizedDescription))")
+        }
+        let samples = Dictionary(uniqueKeysWithValues: goldenSet.samples.map { ($0.id, $0) })
+        var sections: [[String: Any]] = []
+        for scenarioResult in result.scenarios {
+            sections.append(try section(scenarioResult, samples: samples, folder: folder))
+        }
+        let html = try MustacheTemplate(string: Self.template).render(context(sections: sections))
+        let index = folder.appendingPathComponent("index.html")
+        do {
+            try html.write(to: index, atomically: true, encoding: .utf8)
+        } catch {
+            throw InputError("\(index.path): cannot write the report (\(error.localizedDescription))")
+        }
+        return index
+    }
+
+    /// `low-light@3` → `low-light-s3`, safe in file names and URLs.
+    static func fileStem(_ scenario: Scenario) -> String {
+        scenario.severity.map { "\(scenario.kind.rawValue)-s\($0)" } ?? scenario.kind.rawValue
+    }
+
+    private func section(_ s: ScenarioResult, samples: [String: Sample], folder: URL) throws -> [String: Any] {
+        let stem = Self.fileStem(s.scenario)
+        let baselineOutcomes = result.outcomes(s.scenario, .baseline)
+        let candidateOutcomes = result.outcomes(s.scenario, .candidate)
+        let baselineByID = Dictionary(uniqueKeysWithValues: baselineOutcomes.map { ($0.sampleID, $0) })
+        var galleries: [[String: Any]] = []
+        var diagrams: [[String: Any]] = []
+        for role in ModelRole.allCases {
+            let outcomes = role == .baseline ? baselineOutcomes : candidateOutcomes
+            let metrics = role == .baseline ? s.baseline : s.candidate
+            let model = role == .baseline ? result.baseline : result.candidate
+            let errors = outcomes.filter { !$0.correct }.count
+            let tiles = FailureGallery.worst(outcomes, samples: samples, baseline: role == .candidate ? baselineByID : nil,
+                                             limit: galleryLimit)
+            var gallery: [String: Any] = ["role": role.rawValue, "model": model.name, "errors": errors, "n": outcomes.count]
+            if !tiles.isEmpty {
+                let file = "gallery-\(stem)-\(role.rawValue).png"
+                let newCount = tiles.filter(\.isNew).count
+                let subtitle = "\(errors) of \(outcomes.count) misclassified; the \(tiles.count) most confident shown"
+                    + (role == .candidate ? " · NEW: the baseline got it right (\(newCount) shown)" : "")
+                try FailureGallery(title: "\(role.rawValue) \(model.name) · \(s.scenario.id)", subtitle: subtitle,
+                                   tiles: tiles, classes: goldenSet.classes)
+                    .render(to: folder.appendingPathComponent(file)) { sample in
+                        try scenarioImage(sample, s.scenario)
+                    }
+                gallery["file"] = file
+                gallery["newFailures"] = role == .candidate ? outcomes.filter { !$0.correct && baselineByID[$0.sampleID]?.correct == true }.count : nil
+            }
+            galleries.append(gallery)
+            let diagramFile = "reliability-\(stem)-\(role.rawValue).png"
+            try ReliabilityDiagram(title: "\(role.rawValue) \(model.name) · \(s.scenario.id)", bins: metrics.reliability,
+                                   ece: metrics.ece).render(to: folder.appendingPathComponent(diagramFile))
+            diagrams.append(["file": diagramFile, "role": role.rawValue])
+        }
+        let detail: [MetricKey] = [.init(.accuracy), .init(.macroF1), .init(.ece), .init(.brier),
+                                   .init(.latencyP50), .init(.latencyP95), .init(.throughput)]
+        return [
+            "id": s.scenario.id,
+            "anchor": stem,
+            "summary": s.scenario.kind.summary,
+            "parameters": s.scenario.parameters.map { "\($0.name) \($0.value)" }.joined(separator: " · "),
+            "passed": s.passed,
+            "reuse": s.baselineReusedFrom.map { "Baseline outcomes reused from run \($0) (not run again)." } ?? "",
+            "metrics": detail.map { row($0, s) },
+            "galleries": galleries,
+            "diagrams": diagrams,
+        ]
+    }
+
+    /// The image the models saw for `sample` under `scenario`: decoded and transformed again with
+    /// the run's seed, which reproduces it byte for byte.
+    private func scenarioImage(_ sample: Sample, _ scenario: Scenario) throws -> Vigil.Image {
+        let image = try Vigil.Image(contentsOf: goldenSet.url(of: sample))
+        return try scenario.apply(to: image, seed: Seeds.sample(run: result.seed, scenario: scenario, sampleID: sample.id))
+    }
+
+    private func row(_ key: MetricKey, _ s: ScenarioResult, verdict: String = "") -> [String: Any] {
+        let b = s.baseline.value(key), c = s.candidate.value(key)
+        return [
+            "metric": key.description,
+            "baseline": Formatting.value(b, key.metric),
+            "candidate": Formatting.value(c, key.metric),
+            "delta": Formatting.signedDelta(b.flatMap { b in c.map { $0 - b } }, key.metric),
+            "verdict": verdict,
+            "verdictClass": verdict == "FAIL" ? "fail" : verdict == "pass" ? "pass" : "",
+        ]
+    }
+
+    private func context(sections: [[String: Any]]) -> [String: Any] {
+        var table: [[String: Any]] = []
+        for s in result.scenarios {
+            var first = true
+            for key in result.reportedMetrics {
+                let verdicts = s.verdicts.filter { $0.condition.metric == key }
+                guard key == result.primaryMetric || !verdicts.isEmpty else { continue }
+                var entry = row(key, s, verdict: verdicts.isEmpty ? "" : verdicts.allSatisfy(\.passed) ? "pass" : "FAIL")
+                entry["scenario"] = first ? s.scenario.id : ""
+                entry["anchor"] = Self.fileStem(s.scenario)
+                table.append(entry)
+                first = false
+            }
+        }
+        let failures = result.failures
+        let reused = result.scenarios.compactMap(\.baselineReusedFrom)
+        return [
+            "suite": result.suite.name,
+            "passed": result.passed,
+            "verdict": result.passed ? "PASS" : "FAIL",
+            "verdictLine": failures.isEmpty
+                ? "All \(result.verdicts.count) checks passed."
+                : "\(failures.count) of \(result.verdicts.count) checks failed.",
+            "hasFailures": !failures.isEmpty,
+            "version": result.environment.vigilVersion,
+            "failures": failures.map { ["explanation": $0.explanation, "source": $0.condition.source] },
+            "checks": result.verdicts.map { ["explanation": $0.explanation, "source": $0.condition.source, "passed": $0.passed] },
+            "meta": [
+                ["key": "Run", "value": result.id],
+                ["key": "Started", "value": result.startedAt.formatted(.iso8601)],
+                ["key": "Duration", "value": String(format: "%.1f s", result.durationSeconds)],
+                ["key": "Suite", "value": "\(result.suite.path) (sha256 \(result.suite.sha256.prefix(16))…)"],
+                ["key": "Golden set", "value": "\(result.goldenSet.name) \(result.goldenSet.version), \(result.goldenSet.samples) samples, identity \(result.goldenSet.identity)"],
+                ["key": "Seed", "value": "\(result.seed)"],
+                ["key": "Baseline", "value": "\(result.baseline.name) — \(result.baseline.spec), model sha256 \(result.baseline.sha256)"],
+                ["key": "Candidate", "value": "\(result.candidate.name) — \(result.candidate.spec), model sha256 \(result.candidate.sha256)"],
+                ["key": "Baseline outcomes", "value": reused.isEmpty ? "evaluated in this run" : "reused from run \(Set(reused).sorted().joined(separator: ", ")) for \(reused.count) of \(result.scenarios.count) scenarios"],
+                ["key": "Git commit", "value": result.environment.gitCommit ?? "not in a git checkout"],
+                ["key": "Versions", "value": "Vigil \(result.environment.vigilVersion), OpenCV \(result.environment.opencvVersion)"],
+                ["key": "Workers", "value": "\(result.environment.workers) (OpenCV threads each: \(result.environment.opencvThreads)), batch size \(result.batchSize)"],
+            ],
+            "table": table,
+            "sections": sections,
+        ]
+    }
+
+    static let template = """
+    <!DOCTYPE html>
+    <html lang="en">
+    <head>
+    <meta charset="utf-8">
+    <title>Vigil · {{suite}} · {{verdict}}</title>
+    <style>
+      body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 2rem auto; max-width: 1120px; color: #222; padding: 0 1rem; }
+      h1 { font-size: 1.5rem; margin-bottom: .3rem; }
+      h2 { font-size: 1.2rem; margin-top: 2.5rem; border-bottom: 1px solid #ddd; padding-bottom: .3rem; }
+      .verdict { display: inline-block; padding: .35rem .9rem; border-radius: 4px; color: #fff; font-weight: bold; font-size: 1.2rem; }
+      .verdict.pass { background: #009E73; } .verdict.fail { background: #D55E00; }
+      table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
+      th, td { padding: .25rem .7rem; text-align: left; border-bottom: 1px solid #eee; }
+      td.num { text-align: right; font-variant-numeric: tabular-nums; }
+      td.fail { color: #D55E00; font-weight: bold; } td.pass { color: #009E73; }
+      .meta td:first-child { color: #666; white-space: nowrap; }
+      .meta td { word-break: break-all; }
+      ul.checks li { margin: .2rem 0; } .src { color: #888; font-size: .8rem; }
+      .muted { color: #666; } img { max-width: 100%; border: 1px solid #ddd; margin: .4rem 0; }
+      .diagrams img { width: 360px; margin-right: .8rem; }
+    </style>
+    </head>
+    <body>
+    <h1>Vigil report — {{suite}}</h1>
+    <p><span class="verdict {{#passed}}pass{{/passed}}{{^passed}}fail{{/passed}}">{{verdict}}</span> {{verdictLine}}</p>
+    {{#hasFailures}}
+    <h2>Why it failed</h2>
+    <ul class="checks">
+    {{#failures}}<li>{{explanation}} <span class="src">{{source}}</span></li>{{/failures}}
+    </ul>
+    {{/hasFailures}}
+    <h2>Run</h2>
+    <table class="meta">
+    {{#meta}}<tr><td>{{key}}</td><td>{{value}}</td></tr>{{/meta}}
+    </table>
+    <h2>Scenarios</h2>
+    <table>
+    <tr><th>scenario</th><th>metric</th><th>baseline</th><th>candidate</th><th>delta</th><th>verdict</th></tr>
+    {{#table}}<tr><td>{{#scenario}}<a href="#{{anchor}}">{{scenario}}</a>{{/scenario}}</td><td>{{metric}}</td><td class="num">{{baseline}}</td><td class="num">{{candidate}}</td><td class="num">{{delta}}</td><td class="{{verdictClass}}">{{verdict}}</td></tr>
+    {{/table}}
+    </table>
+    {{#sections}}
+    <h2 id="{{anchor}}">{{id}} {{#passed}}<span class="muted">· pass</span>{{/passed}}{{^passed}}<span style="color:#D55E00">· FAIL</span>{{/passed}}</h2>
+    <p class="muted">{{summary}}{{#parameters}} — {{parameters}}{{/parameters}}</p>
+    {{#reuse}}<p class="muted">{{reuse}}</p>{{/reuse}}
+    <table>
+    <tr><th>metric</th><th>baseline</th><th>candidate</th><th>delta</th></tr>
+    {{#metrics}}<tr><td>{{metric}}</td><td class="num">{{baseline}}</td><td class="num">{{candidate}}</td><td class="num">{{delta}}</td></tr>
+    {{/metrics}}
+    </table>
+    {{#galleries}}
+    {{#file}}<p><img src="{{file}}" alt="{{role}} {{model}} failures on {{id}}"></p>{{/file}}
+    {{^file}}<p class="muted">{{role}} {{model}}: no misclassifications on {{n}} samples.</p>{{/file}}
+    {{/galleries}}
+    <div class="diagrams">{{#diagrams}}<img src="{{file}}" alt="{{role}} reliability diagram">{{/diagrams}}</div>
+    {{/sections}}
+    <h2>All checks</h2>
+    <ul class="checks">
+    {{#checks}}<li>{{#passed}}✓{{/passed}}{{^passed}}✗{{/passed}} {{explanation}} <span class="src">{{source}}</span></li>{{/checks}}
+    </ul>
+    <p class="muted">Written by Vigil {{version}}.</p>
+    </body>
+    </html>
+    """
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Vigil
+
+/// A reliability diagram: per confidence bin, the accuracy actually reached (bars) against the
+/// confidence claimed (diagonal), with the gap shaded, and the number of samples per bin below.
+public struct ReliabilityDiagram {
+    public var title: String
+    public var bins: [ReliabilityBin]
+    public var ece: Double?
+
+    public init(title: String, bins: [ReliabilityBin], ece: Double?) {
+        self.title = title
+        self.bins = bins
+        self.ece = ece
+    }
+
+    public func render(to url: URL) throws {
+        let canvas = Canvas(width: 360, height: 432)
+        let plot = (x: 56.0, y: 44.0, size: 280.0)
+        let histogram = (y: plot.y + plot.size + 34, height: 44.0)
+        canvas.text(title, x: 12, y: 20, size: 12.5, bold: true)
+        canvas.text("ECE \(Formatting.value(ece, .ece))", x: 12, y: 36, size: 11, .grey)
+
+        // Grid and axes.
+        for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
+            let gx = plot.x + tick * plot.size, gy = plot.y + (1 - tick) * plot.size
+            canvas.line(from: (plot.x, gy), to: (plot.x + plot.size, gy), .lightGrey)
+            canvas.line(from: (gx, plot.y), to: (gx, plot.y + plot.size), .lightGrey)
+            canvas.text(String(format: "%.2f", tick), x: plot.x - 6, y: gy + 4, size: 9.5, .grey, align: .right)
+            canvas.text(String(format: "%.2f", tick), x: gx, y: plot.y + plot.size + 13, size: 9.5, .grey, align: .centre)
+        }
+        let maxCount = max(1, bins.map(\.count).max() ?? 1)
+        for bin in bins {
+            let left = plot.x + bin.lower * plot.size
+            let width = (bin.upper - bin.lower) * plot.size
+            if let accuracy = bin.accuracy, let confidence = bin.confidence {
+                let accTop = plot.y + (1 - accuracy) * plot.size
+                canvas.fill(x: left + 1, y: accTop, width: width - 2, height: plot.y + plot.size - accTop, .blue, alpha: 0.85)
+                // Gap between claimed confidence and reached accuracy.
+                let confTop = plot.y + (1 - confidence) * plot.size
+                let gapTop = min(accTop, confTop), gapHeight = abs(confTop - accTop)
+                canvas.fill(x: left + 1, y: gapTop, width: width - 2, height: gapHeight, .vermillion, alpha: 0.35)
+                canvas.stroke(x: left + 1.5, y: gapTop, width: width - 3, height: gapHeight, .vermillion)
+            }
+            let barHeight = histogram.height * Double(bin.count) / Double(maxCount)
+            canvas.fill(x: left + 1, y: histogram.y + histogram.height - barHeight, width: width - 2, height: barHeight, .grey)
+        }
+        canvas.line(from: (plot.x, plot.y + plot.size), to: (plot.x + plot.size, plot.y), .black, width: 1.2, dashed: true)
+        canvas.stroke(x: plot.x, y: plot.y, width: plot.size, height: plot.size, .black)
+        canvas.text("confidence (top-label)", x: plot.x + plot.size / 2, y: histogram.y + histogram.height + 16, size: 10.5, align: .centre)
+        canvas.verticalText("accuracy", x: 16, y: plot.y + plot.size / 2, size: 10.5)
+        canvas.text("samples per bin (max \(maxCount))", x: plot.x, y: histogram.y - 3, size: 8.5, .grey)
+        // Legend.
+        canvas.fill(x: plot.x + 8, y: plot.y + 8, width: 10, height: 10, .blue, alpha: 0.85)
+        canvas.text("accuracy", x: plot.x + 22, y: plot.y + 17, size: 9.5)
+        canvas.fill(x: plot.x + 8, y: plot.y + 24, width: 10, height: 10, .vermillion, alpha: 0.35)
+        canvas.stroke(x: plot.x + 8, y: plot.y + 24, width: 10, height: 10, .vermillion)
+        canvas.text("gap to confidence", x: plot.x + 22, y: plot.y + 33, size: 9.5)
+        try canvas.writePNG(to: url)
+    }
+}

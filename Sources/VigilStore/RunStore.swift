@@ -1,0 +1,380 @@
+import Foundation
+import GRDB
+import Vigil
+
+/// Vigil's run history in one SQLite file (default `.vigil/history.sqlite`).
+///
+/// A run is recorded in two steps: `begin` inserts it as `incomplete` as soon as its inputs are
+/// known to be valid, and `complete` writes its metrics, verdicts and per-sample outcomes and
+/// marks it `complete` in one transaction. A run that was interrupted therefore stays visibly
+/// `incomplete`, and no reader ever sees half of a run's outcomes. The schema is documented in
+/// `Sources/VigilStore/SCHEMA.md` for people who query it with the `sqlite3` CLI.
+public final class RunStore: OutcomeCache, @unchecked Sendable {
+    // @unchecked: DatabaseQueue serialises all access itself.
+    public let path: String
+    private let queue: DatabaseQueue
+
+    public static let defaultPath = ".vigil/history.sqlite"
+
+    /// Opens (creating if needed) the store at `path`, migrating its schema.
+    public init(path: String) throws {
+        self.path = path
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.foreignKeysEnabled = true
+            configuration.busyMode = .timeout(10)
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            try Self.migrator.migrate(queue)
+        } catch let error as DatabaseError {
+            throw InputError("\(path): cannot open the run store: \(error.message ?? "\(error)")")
+        } catch let error as CocoaError {
+            throw InputError("\(path): cannot create the run store's folder: \(error.localizedDescription)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (
+                    id TEXT PRIMARY KEY,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('incomplete', 'complete', 'failed')),
+                    error TEXT,
+                    suite_name TEXT NOT NULL,
+                    suite_path TEXT NOT NULL,
+                    suite_sha256 TEXT NOT NULL,
+                    golden_set_name TEXT NOT NULL,
+                    golden_set_version TEXT NOT NULL,
+                    golden_set_identity TEXT NOT NULL,
+                    seed INTEGER NOT NULL,
+                    batch_size INTEGER NOT NULL,
+                    baseline_name TEXT NOT NULL,
+                    baseline_sha256 TEXT NOT NULL,
+                    baseline_identity TEXT NOT NULL,
+                    candidate_name TEXT NOT NULL,
+                    candidate_sha256 TEXT NOT NULL,
+                    candidate_identity TEXT NOT NULL,
+                    git_commit TEXT,
+                    vigil_version TEXT NOT NULL,
+                    opencv_version TEXT NOT NULL,
+                    passed INTEGER,
+                    result_json TEXT
+                );
+                CREATE TABLE scenario_metrics (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    scenario TEXT NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('baseline', 'candidate')),
+                    metric TEXT NOT NULL,
+                    class TEXT NOT NULL DEFAULT '',
+                    value REAL,
+                    PRIMARY KEY (run_id, scenario, role, metric, class)
+                );
+                CREATE TABLE verdicts (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    scenario TEXT NOT NULL,
+                    metric TEXT NOT NULL,
+                    rule TEXT NOT NULL,
+                    threshold REAL NOT NULL,
+                    baseline REAL,
+                    candidate REAL,
+                    delta REAL,
+                    passed INTEGER NOT NULL,
+                    explanation TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    PRIMARY KEY (run_id, position)
+                );
+                CREATE TABLE outcomes (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    scenario TEXT NOT NULL,
+                    scenario_version INTEGER NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('baseline', 'candidate')),
+                    model_identity TEXT NOT NULL,
+                    sample_index INTEGER NOT NULL,
+                    sample_id TEXT NOT NULL,
+                    label INTEGER NOT NULL,
+                    predicted INTEGER NOT NULL,
+                    confidence REAL NOT NULL,
+                    correct INTEGER NOT NULL,
+                    latency_ms REAL NOT NULL,
+                    probabilities BLOB NOT NULL,
+                    computed_in TEXT NOT NULL,
+                    PRIMARY KEY (run_id, scenario, role, sample_index)
+                );
+                CREATE INDEX outcomes_by_model ON outcomes (model_identity, scenario, scenario_version);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: - Recording runs
+
+    /// Records a run as started (`incomplete`).
+    public func begin(runID: String, startedAt: Date, suite: Suite, prepared: SuiteRunner.Prepared) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO runs (id, started_at, status, suite_name, suite_path, suite_sha256,
+                    golden_set_name, golden_set_version, golden_set_identity, seed, batch_size,
+                    baseline_name, baseline_sha256, baseline_identity,
+                    candidate_name, candidate_sha256, candidate_identity,
+                    vigil_version, opencv_version)
+                VALUES (?, ?, 'incomplete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [
+                    runID, Self.timestamp(startedAt), suite.name, suite.path, suite.sha256,
+                    prepared.goldenSet.name, prepared.goldenSet.version, prepared.goldenSet.identity,
+                    Int64(bitPattern: suite.seed), suite.batchSize,
+                    prepared.baselineInfo.name, prepared.baselineInfo.sha256, prepared.baselineInfo.identity,
+                    prepared.candidateInfo.name, prepared.candidateInfo.sha256, prepared.candidateInfo.identity,
+                    VigilVersion.string, OpenCV.version,
+                ])
+        }
+    }
+
+    /// Marks a started run as failed, with the reason.
+    public func fail(runID: String, error: String) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
+                           arguments: [error, Self.timestamp(Date()), runID])
+        }
+    }
+
+    /// Writes everything the run produced and marks it complete, in one transaction.
+    public func complete(_ result: RunResult) throws {
+        let json = String(decoding: try RunResult.jsonEncoder().encode(result), as: UTF8.self)
+        try write { db in
+            try db.execute(sql: """
+                UPDATE runs SET status = 'complete', finished_at = ?, passed = ?, git_commit = ?, result_json = ?
+                WHERE id = ? AND status = 'incomplete'
+                """, arguments: [Self.timestamp(result.finishedAt), result.passed, result.environment.gitCommit, json, result.id])
+            guard db.changesCount == 1 else {
+                throw InputError("run \(result.id) is not an incomplete run in \(self.path); call begin first")
+            }
+            let metric = try db.makeStatement(sql: """
+                INSERT INTO scenario_metrics (run_id, scenario, role, metric, class, value) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            for scenario in result.scenarios {
+                for (role, metrics) in [(ModelRole.baseline, scenario.baseline), (.candidate, scenario.candidate)] {
+                    for (key, value) in Self.flatten(metrics) {
+                        try metric.execute(arguments: [result.id, scenario.scenario.id, role.rawValue,
+                                                       key.metric.rawValue, key.className ?? "", value])
+                    }
+                }
+            }
+            let verdict = try db.makeStatement(sql: """
+                INSERT INTO verdicts (run_id, position, scenario, metric, rule, threshold, baseline, candidate, delta,
+                    passed, explanation, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (position, v) in result.verdicts.enumerated() {
+                try verdict.execute(arguments: [result.id, position, v.scenario, v.condition.metric.description,
+                                                v.condition.rule.rawValue, v.condition.threshold, v.baseline, v.candidate,
+                                                v.delta, v.passed, v.explanation, v.condition.source])
+            }
+            let outcome = try db.makeStatement(sql: """
+                INSERT INTO outcomes (run_id, scenario, scenario_version, role, model_identity, sample_index, sample_id,
+                    label, predicted, confidence, correct, latency_ms, probabilities, computed_in)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for scenario in result.scenarios {
+                for role in ModelRole.allCases {
+                    let identity = role == .baseline ? result.baseline.identity : result.candidate.identity
+                    let computedIn = role == .baseline ? (scenario.baselineReusedFrom ?? result.id) : result.id
+                    for (index, o) in result.outcomes(scenario.scenario, role).enumerated() {
+                        try outcome.execute(arguments: [
+                            result.id, scenario.scenario.id, scenario.scenario.kind.implementationVersion, role.rawValue,
+                            identity, index, o.sampleID, o.label, o.predicted, Double(o.confidence), o.correct,
+                            o.latencyMs, Self.blob(o.probabilities), computedIn,
+                        ])
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every metric value of a scenario, per-class metrics once per class.
+    static func flatten(_ m: ClassificationMetrics) -> [(MetricKey, Double?)] {
+        var values: [(MetricKey, Double?)] = []
+        for metric in Metric.allCases {
+            if metric.isPerClass {
+                for entry in m.perClass {
+                    let key = MetricKey(metric, className: entry.className)
+                    values.append((key, m.value(key)))
+                }
+            } else {
+                values.append((MetricKey(metric), m.value(MetricKey(metric))))
+            }
+        }
+        return values
+    }
+
+    // MARK: - Reading
+
+    /// Outcomes for `key` from the most recent complete run that stored them for every sample.
+    /// `computed_in` names the run where they were originally computed, so reuse of reuse still
+    /// points at the run that actually ran the model.
+    public func cachedOutcomes(for key: OutcomeKey) throws -> CachedOutcomes? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT o.run_id, o.role FROM outcomes o JOIN runs r ON r.id = o.run_id
+                WHERE r.status = 'complete' AND r.golden_set_identity = ? AND r.seed = ? AND r.batch_size = ?
+                  AND o.model_identity = ? AND o.scenario = ? AND o.scenario_version = ? AND o.sample_index = 0
+                ORDER BY r.started_at DESC, r.id DESC LIMIT 1
+                """, arguments: [key.goldenSetIdentity, Int64(bitPattern: key.seed), key.batchSize,
+                                 key.modelIdentity, key.scenario, key.scenarioVersion]) else { return nil }
+            let runID: String = row["run_id"], role: String = row["role"]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT sample_id, label, latency_ms, probabilities, computed_in FROM outcomes
+                WHERE run_id = ? AND scenario = ? AND role = ? ORDER BY sample_index
+                """, arguments: [runID, key.scenario, role])
+            guard let origin: String = rows.first?["computed_in"] else { return nil }
+            return CachedOutcomes(runID: origin, outcomes: rows.map(Self.outcome))
+        }
+    }
+
+    /// The outcomes of `role` in a complete run, as a baseline for `vigil run --baseline`.
+    public func storedBaseline(runID: String, role: ModelRole = .candidate) throws -> StoredBaseline {
+        try read { db in
+            guard let run = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [runID]) else {
+                throw InputError("\(self.path): no run '\(runID)' (see `vigil history`)")
+            }
+            let status: String = run["status"]
+            guard status == "complete" else {
+                throw InputError("run \(runID) is \(status); only a complete run can serve as the baseline")
+            }
+            let prefix = role.rawValue
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT scenario, sample_id, label, latency_ms, probabilities FROM outcomes
+                WHERE run_id = ? AND role = ? ORDER BY scenario, sample_index
+                """, arguments: [runID, prefix])
+            var outcomes: [String: [Outcome]] = [:]
+            for row in rows {
+                outcomes[row["scenario"], default: []].append(Self.outcome(row))
+            }
+            let spec: String = try {
+                guard let json: String = run["result_json"],
+                      let result = try? JSONDecoder.vigil.decode(RunResult.self, from: Data(json.utf8)) else { return "" }
+                return role == .baseline ? result.baseline.spec : result.candidate.spec
+            }()
+            return StoredBaseline(
+                runID: runID,
+                model: ModelInfo(name: run["\(prefix)_name"], spec: spec, sha256: run["\(prefix)_sha256"],
+                                 identity: run["\(prefix)_identity"]),
+                goldenSetIdentity: run["golden_set_identity"],
+                seed: UInt64(bitPattern: run["seed"]),
+                outcomes: outcomes)
+        }
+    }
+
+    /// The full id of a run given its id or a unique prefix of it.
+    public func resolveRunID(_ reference: String) throws -> String {
+        try read { db in
+            if try String.fetchOne(db, sql: "SELECT id FROM runs WHERE id = ?", arguments: [reference]) != nil {
+                return reference
+            }
+            let escaped = reference.replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            let matches = try String.fetchAll(db, sql: "SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 3",
+                                              arguments: [escaped + "%"])
+            switch matches.count {
+            case 1: return matches[0]
+            case 0: throw InputError("\(self.path): no run '\(reference)' (see `vigil history`)")
+            default: throw InputError("\(self.path): '\(reference)' matches several runs (\(matches.joined(separator: ", "))…); give more of the id")
+            }
+        }
+    }
+
+    /// A stored run's summary, for `vigil history`.
+    public struct RunSummary: Sendable, Codable {
+        public var id: String
+        public var startedAt: String
+        public var finishedAt: String?
+        public var status: String
+        public var passed: Bool?
+        public var suite: String
+        public var goldenSet: String
+        public var baseline: String
+        public var candidate: String
+        public var gitCommit: String?
+        public var error: String?
+    }
+
+    /// Runs, newest first.
+    public func runs(limit: Int = 20) throws -> [RunSummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", arguments: [limit]).map { row in
+                RunSummary(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"],
+                           status: row["status"], passed: row["passed"], suite: row["suite_name"],
+                           goldenSet: "\(row["golden_set_name"] as String) \(row["golden_set_version"] as String)",
+                           baseline: row["baseline_name"], candidate: row["candidate_name"],
+                           gitCommit: row["git_commit"], error: row["error"])
+            }
+        }
+    }
+
+    /// A complete run's stored result (metrics and verdicts; outcomes are in the outcomes table).
+    public func result(runID: String) throws -> RunResult? {
+        try read { db in
+            guard let json = try String.fetchOne(db, sql: "SELECT result_json FROM runs WHERE id = ? AND status = 'complete'",
+                                                 arguments: [runID]) else { return nil }
+            return try JSONDecoder.vigil.decode(RunResult.self, from: Data(json.utf8))
+        }
+    }
+
+    // MARK: - Encoding
+
+    static func outcome(_ row: Row) -> Outcome {
+        Outcome(sampleID: row["sample_id"], label: row["label"], probabilities: floats(row["probabilities"]),
+                latencyMs: row["latency_ms"])
+    }
+
+    /// Probabilities as little-endian float32, 4 bytes per class
+    /// (`numpy.frombuffer(blob, dtype='<f4')` reads them back).
+    static func blob(_ values: [Float]) -> Data {
+        var data = Data(capacity: values.count * 4)
+        for value in values {
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+        }
+        return data
+    }
+
+    static func floats(_ data: Data) -> [Float] {
+        stride(from: 0, to: data.count - 3, by: 4).map { offset in
+            let bits = data[data.startIndex + offset..<data.startIndex + offset + 4].enumerated().reduce(UInt32(0)) {
+                $0 | UInt32($1.element) << (8 * UInt32($1.offset))
+            }
+            return Float(bitPattern: bits)
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.write(body)
+        } catch let error as DatabaseError {
+            throw InputError("\(path): \(error.message ?? "\(error)")")
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.read(body)
+        } catch let error as DatabaseError {
+            throw InputError("\(path): \(error.message ?? "\(error)")")
+        }
+    }
+}
+
+extension JSONDecoder {
+    /// Decodes what `RunResult.jsonEncoder()` writes.
+    static var vigil: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

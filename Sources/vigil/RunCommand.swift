@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import Vigil
+import VigilReport
+import VigilStore
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Evaluate baseline and candidate on a suite and gate the candidate.",
+        discussion: """
+            Prints a scenario × metric table (baseline, candidate, delta, verdict), stores the run \
+            in the run store and writes Reports/<run-id>/index.html with failure galleries.
+
+            When the store already holds the baseline model's outcomes for the same golden set, \
+            scenario, seed and batch size, they are reused instead of running the baseline again \
+            (--no-reuse turns this off).
+
+            Exit status: 0 the gate passed, 1 it failed, 2 the input or the command is wrong.
+            """)
+
+    @Argument(help: "The suite file (YAML), e.g. Suites/default.yaml.")
+    var suite: String
+
+    @Option(help: "The run store (SQLite). Default: $VIGIL_STORE, else .vigil/history.sqlite.")
+    var store: String?
+
+    @Option(help: "Folder for reports; each run writes <folder>/<run-id>/index.html.")
+    var reports = "Reports"
+
+    @Option(name: .customLong("baseline"), help: ArgumentHelp(
+        "Compare against a stored run instead of running the suite's baseline model.",
+        discussion: "RUN_ID uses that run's candidate outcomes; RUN_ID:baseline uses its baseline's.",
+        valueName: "RUN_ID"))
+    var baselineRun: String?
+
+    @Flag(help: "Run the baseline even when stored outcomes could be reused.")
+    var noReuse = false
+
+    @Option(help: "Parallel workers (default: the suite's 'workers', else one per core).")
+    var workers: Int?
+
+    @Flag(help: "Print the run result as JSON instead of the table.")
+    var json = false
+
+    @Flag(help: "Do not write the HTML report.")
+    var noReport = false
+
+    func validate() throws {
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+    }
+
+    func run() async throws {
+        let suite = try Suite.load(URL(fileURLWithPath: self.suite), displayPath: self.suite)
+        let store = try RunStore(path: StoreLocation.resolve(self.store))
+        let storedBaseline = try baselineRun.map { try Self.storedBaseline($0, in: store) }
+        let progress = ProgressDisplay(enabled: Terminal.stderrIsTerminal)
+        var options = RunOptions(workers: workers, reuseBaseline: !noReuse, storedBaseline: storedBaseline)
+        if progress.enabled {
+            options.progress = { progress.show($0) }
+        }
+        let runner = SuiteRunner(suite: suite, options: options)
+        let prepared = try runner.prepare()
+        try store.begin(runID: runner.options.runID, startedAt: Date(), suite: suite, prepared: prepared)
+        let result: RunResult
+        do {
+            result = try await runner.run(prepared: prepared, cache: store)
+        } catch {
+            progress.finish()
+            try? store.fail(runID: runner.options.runID, error: "\(error)")
+            throw error
+        }
+        progress.finish()
+        try store.complete(result)
+        var reportPath: String?
+        if !noReport {
+            let folder = URL(fileURLWithPath: reports).appendingPathComponent(result.id)
+            reportPath = try HTMLReport(result: result, goldenSet: prepared.goldenSet).write(to: folder).relativePath
+        }
+        if json {
+            print(String(decoding: try RunResult.jsonEncoder().encode(result), as: UTF8.self))
+        } else {
+            print(TerminalReport.render(result))
+            print("")
+            if let reportPath { print("Report: \(reportPath)") }
+            print("Stored: run \(result.id) in \(store.path) (\(String(format: "%.1f", result.durationSeconds)) s)")
+        }
+        if !result.passed { throw ExitCode(1) }
+    }
+}
+
+extension RunCommand {
+    /// `RUN_ID`, `RUN_ID:candidate` or `RUN_ID:baseline` (ids may be shortened to a unique prefix).
+    static func storedBaseline(_ reference: String, in store: RunStore) throws -> StoredBaseline {
+        let parts = reference.split(separator: ":", maxSplits: 1).map(String.init)
+        let roleName = parts.count == 2 ? parts[1] : ModelRole.candidate.rawValue
+        guard let role = ModelRole(rawValue: roleName) else {
+            throw InputError("--baseline \(reference): write RUN_ID, RUN_ID:candidate or RUN_ID:baseline")
+        }
+        return try store.storedBaseline(runID: store.resolveRunID(parts[0]), role: role)
+    }
+}
+
+enum StoreLocation {
+    static func resolve(_ option: String?) -> String {
+        option ?? ProcessInfo.processInfo.environment["VIGIL_STORE"] ?? RunStore.defaultPath
+    }
+}
+
+/// A one-line progress display on stderr, shown only on a terminal and only once a run has taken
+/// more than two seconds.
+final class ProgressDisplay: Sendable {
+    let enabled: Bool
+    private let lastDraw = Mutex<Double>(0)
+    private let drawn = Atomic<Bool>(false)
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
+    func show(_ progress: RunProgress) {
+        guard enabled, progress.elapsedSeconds >= 2 else { return }
+        let draw = lastDraw.withLock { last -> Bool in
+            guard progress.elapsedSeconds - last >= 0.1 || progress.done == progress.total else { return false }
+            last = progress.elapsedSeconds
+            return true
+        }
+        guard draw else { return }
+        drawn.store(true, ordering: .relaxed)
+        let percent = progress.total > 0 ? 100 * progress.done / progress.total : 100
+        let line = String(format: "\r\u{1B}[K  evaluating %d/%d images×models (%d%%) · %.1f s",
+                          progress.done, progress.total, percent, progress.elapsedSeconds)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish() {
+        if drawn.load(ordering: .relaxed) {
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        }
+    }
+}

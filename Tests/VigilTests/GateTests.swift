@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import Vigil
+
+@Suite("Gate verdicts and their explanations")
+struct GateTests {
+    /// Metrics for `n` samples of 2 classes where `correct` of them are right; class "b" is
+    /// predicted for every mistake.
+    func metrics(correct: Int, of n: Int, latency: Double = 1) -> ClassificationMetrics {
+        var accumulator = ClassificationAccumulator(classes: ["a", "b"])
+        for i in 0..<n {
+            let right = i < correct
+            accumulator.add(Outcome(sampleID: "\(i)", label: 0, probabilities: right ? [0.8, 0.2] : [0.3, 0.7],
+                                    latencyMs: latency))
+        }
+        return accumulator.compute()
+    }
+
+    @Test func regressionOfExactlyTheAllowedAmountPasses() {
+        // 0.99 − 0.98 is 0.010000000000000009 in doubles; the rule says "more than 1 point" fails.
+        let condition = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .maxRegression, threshold: 0.01)
+        let verdict = Gate.evaluate(condition, scenario: .clean, baseline: metrics(correct: 99, of: 100),
+                                    candidate: metrics(correct: 98, of: 100))
+        #expect(verdict.passed)
+        #expect(verdict.explanation == "accuracy on clean: candidate 98.00% vs baseline 99.00% (−1.00 pp), a regression of 1.00 pp ≤ 1.00 pp allowed — pass")
+    }
+
+    @Test func regressionBeyondTheAllowedAmountFailsWithNumbers() {
+        let condition = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .maxRegression, threshold: 0.01)
+        let verdict = Gate.evaluate(condition, scenario: Scenario(kind: .lowLight, severity: 3),
+                                    baseline: metrics(correct: 95, of: 100), candidate: metrics(correct: 93, of: 100))
+        #expect(!verdict.passed)
+        #expect(verdict.delta.map { abs($0 + 0.02) < 1e-12 } == true)
+        #expect(verdict.explanation == "accuracy on low-light@3: candidate 93.00% vs baseline 95.00% (−2.00 pp), a regression of 2.00 pp > 1.00 pp allowed — FAIL")
+    }
+
+    @Test func lowerIsBetterMetricsRegressUpwards() {
+        // FPR of class b rises from 0 (baseline perfect) to 0.1: a regression for a lower-is-better metric.
+        let condition = Condition(metric: MetricKey(.fpr, className: "b"), scenario: "clean", rule: .maxRegression, threshold: 0.05)
+        let verdict = Gate.evaluate(condition, scenario: .clean, baseline: metrics(correct: 100, of: 100),
+                                    candidate: metrics(correct: 90, of: 100))
+        #expect(!verdict.passed)
+        #expect(verdict.explanation.contains("a regression of 10.00 pp > 5.00 pp allowed"))
+        // And an improvement is never a regression.
+        let improved = Gate.evaluate(condition, scenario: .clean, baseline: metrics(correct: 90, of: 100),
+                                     candidate: metrics(correct: 100, of: 100))
+        #expect(improved.passed && improved.explanation.contains("no regression"))
+    }
+
+    @Test func absoluteBounds() {
+        let atLeast = Condition(metric: MetricKey(.accuracy), scenario: "clean", rule: .atLeast, threshold: 0.95)
+        #expect(Gate.evaluate(atLeast, scenario: .clean, baseline: metrics(correct: 0, of: 10), candidate: metrics(correct: 19, of: 20)).passed)
+        let failed = Gate.evaluate(atLeast, scenario: .clean, baseline: metrics(correct: 0, of: 10), candidate: metrics(correct: 18, of: 20))
+        #expect(!failed.passed && failed.explanation == "accuracy on clean: candidate 90.00% < 95.00% required — FAIL")
+        let latency = Condition(metric: MetricKey(.latencyP95), scenario: "clean", rule: .atMost, threshold: 5)
+        #expect(Gate.evaluate(latency, scenario: .clean, baseline: metrics(correct: 1, of: 2), candidate: metrics(correct: 1, of: 2, latency: 5)).passed)
+        #expect(!Gate.evaluate(latency, scenario: .clean, baseline: metrics(correct: 1, of: 2), candidate: metrics(correct: 1, of: 2, latency: 5.001)).passed)
+    }
+
+    @Test func anUndefinedValueFailsAndSaysWhy() {
+        // Every sample is class a, so the FNR of class b (no positives) is undefined.
+        let condition = Condition(metric: MetricKey(.fnr, className: "b"), scenario: "clean", rule: .atMost, threshold: 0.1)
+        let verdict = Gate.evaluate(condition, scenario: .clean, baseline: metrics(correct: 5, of: 5), candidate: metrics(correct: 5, of: 5))
+        #expect(!verdict.passed)
+        #expect(verdict.explanation.contains("undefined for the candidate (no samples of class b)"))
+    }
+
+    @Test func scenarioSelectors() {
+        let byKind = Condition(metric: MetricKey(.accuracy), scenario: "low-light", rule: .atLeast, threshold: 0)
+        #expect(byKind.applies(to: Scenario(kind: .lowLight, severity: 2)))
+        #expect(!byKind.applies(to: .clean))
+        let exact = Condition(metric: MetricKey(.accuracy), scenario: "low-light@2", rule: .atLeast, threshold: 0)
+        #expect(exact.applies(to: Scenario(kind: .lowLight, severity: 2)))
+        #expect(!exact.applies(to: Scenario(kind: .lowLight, severity: 3)))
+        let all = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .atLeast, threshold: 0)
+        #expect(all.applies(to: .clean) && all.applies(to: Scenario(kind: .occlusion, severity: 5)))
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Vigil
+
+/// An in-memory outcome cache, to test reuse without a database.
+final class MemoryCache: OutcomeCache, Sendable {
+    let entries: Mutex<[OutcomeKey: CachedOutcomes]>
+
+    init(_ entries: [OutcomeKey: CachedOutcomes] = [:]) {
+        self.entries = Mutex(entries)
+    }
+
+    func cachedOutcomes(for key: OutcomeKey) throws -> CachedOutcomes? {
+        entries.withLock { $0[key] }
+    }
+
+    func remember(_ result: RunResult, seed: UInt64, batchSize: Int) {
+        entries.withLock { entries in
+            for s in result.scenarios {
+                let key = OutcomeKey(modelIdentity: result.baseline.identity, goldenSetIdentity: result.goldenSet.identity,
+                                     scenario: s.scenario, seed: seed, batchSize: batchSize)
+                entries[key] = CachedOutcomes(runID: result.id, outcomes: result.outcomes(s.scenario, .baseline))
+            }
+        }
+    }
+}
+
+@Suite("Running suites with the real models")
+struct RunnerTests {
+    @Test func runsAreReproducibleAcrossRunsAndWorkerCounts() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let golden = try makeDigitsSubset(in: folder, count: 48)
+        let suite = try Suite.load(writeSuite(in: folder, goldenSet: golden,
+                                              scenarios: "[clean, low-light@4, motion-blur@3, occlusion@2]"))
+        let one = try await SuiteRunner(suite: suite, options: RunOptions(workers: 1)).run()
+        let two = try await SuiteRunner(suite: suite, options: RunOptions(workers: 2)).run()
+        #expect(one.scenarios.count == 4)
+        for (a, b) in zip(one.scenarios, two.scenarios) {
+            for role in ModelRole.allCases {
+                let x = one.outcomes(a.scenario, role), y = two.outcomes(b.scenario, role)
+                #expect(x.count == 48)
+                #expect(x.map(\.probabilities) == y.map(\.probabilities), "\(a.scenario) \(role)")
+                #expect(x.map(\.sampleID) == golden.sampleIDs)
+            }
+            #expect(a.baseline.accuracy == b.baseline.accuracy && a.candidate.ece == b.candidate.ece)
+            #expect(a.verdicts.map(\.passed) == b.verdicts.map(\.passed))
+        }
+        #expect(one.environment.workers == 1 && two.environment.workers == 2)
+    }
+
+    @Test func baselineOutcomesAreReusedWhenTheKeyMatches() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let golden = try makeDigitsSubset(in: folder, count: 32)
+        let suite = try Suite.load(writeSuite(in: folder, goldenSet: golden))
+        let cache = MemoryCache()
+        let first = try await SuiteRunner(suite: suite).run(cache: cache)
+        #expect(first.scenarios.allSatisfy { $0.baselineReusedFrom == nil })
+        cache.remember(first, seed: suite.seed, batchSize: suite.batchSize)
+
+        let second = try await SuiteRunner(suite: suite).run(cache: cache)
+        #expect(second.scenarios.allSatisfy { $0.baselineReusedFrom == first.id })
+        #expect(second.scenarios.map(\.baseline) == first.scenarios.map(\.baseline))
+        #expect(second.scenarios.map(\.candidate.accuracy) == first.scenarios.map(\.candidate.accuracy))
+
+        let notReused = try await SuiteRunner(suite: suite, options: RunOptions(reuseBaseline: false)).run(cache: cache)
+        #expect(notReused.scenarios.allSatisfy { $0.baselineReusedFrom == nil })
+
+        // Another seed changes the scenario images: nothing may be reused.
+        var reseeded = suite
+        reseeded.seed = 8
+        let third = try await SuiteRunner(suite: reseeded).run(cache: cache)
+        #expect(third.scenarios.allSatisfy { $0.baselineReusedFrom == nil })
+    }
+
+    @Test func aStoredRunCanServeAsBaseline() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let golden = try makeDigitsSubset(in: folder, count: 16)
+        let suite = try Suite.load(writeSuite(in: folder, goldenSet: golden))
+        let first = try await SuiteRunner(suite: suite).run()
+        let stored = StoredBaseline(runID: first.id, model: first.candidate, goldenSetIdentity: first.goldenSet.identity,
+                                    seed: suite.seed,
+                                    outcomes: Dictionary(uniqueKeysWithValues: first.scenarios.map { ($0.scenario.id, first.outcomes($0.scenario, .candidate)) }))
+        let second = try await SuiteRunner(suite: suite, options: RunOptions(storedBaseline: stored)).run()
+        #expect(second.baseline == first.candidate)
+        // Candidate against its own stored outcomes: the same predictions (latencies differ), so
+        // no delta anywhere and the gate passes.
+        for s in second.scenarios {
+            #expect(second.outcomes(s.scenario, .baseline).map(\.probabilities) == second.outcomes(s.scenario, .candidate).map(\.probabilities))
+            #expect(s.baseline.confusion == s.candidate.confusion && s.baseline.ece == s.candidate.ece)
+        }
+        #expect(second.passed)
+
+        var otherSeed = stored
+        otherSeed.seed = 99
+        let message = await asyncInputError { _ = try await SuiteRunner(suite: suite, options: RunOptions(storedBaseline: otherSeed)).run() }
+        #expect(message.contains("used seed 99, this suite uses 7"))
+    }
+
+    @Test func aCorruptedGoldenSetIsRefused() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let golden = try makeDigitsSubset(in: folder, count: 8)
+        let set = try GoldenSet.load(golden)
+        try Data("tampered".utf8).write(to: set.url(of: set.samples[3]))
+        let suite = try Suite.load(writeSuite(in: folder, goldenSet: golden))
+        let message = await asyncInputError { _ = try await SuiteRunner(suite: suite).run() }
+        #expect(message.hasPrefix("golden set 'digits-subset' failed verification: "))
+        #expect(message.contains("\(set.samples[3].path): changed"))
+    }
+
+    @Test func conditionsNamingUnknownClassesAreRefused() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let golden = try makeDigitsSubset(in: folder, count: 8)
+        let suite = try Suite.load(writeSuite(in: folder, goldenSet: golden, conditions: """
+              - metric: fpr
+                class: "10"
+                scenario: clean
+                at_most: 0.1
+            """))
+        let message = await asyncInputError { _ = try await SuiteRunner(suite: suite).run() }
+        #expect(message.hasSuffix("class '10' is not a class of golden set 'digits-subset' (did you mean '0'?)"), "\(message)")
+    }
+
+    @Test func progressIsReportedUpToTheTotal() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let golden = try makeDigitsSubset(in: folder, count: 40)
+        let suite = try Suite.load(writeSuite(in: folder, goldenSet: golden))
+        let seen = Mutex<[RunProgress]>([])
+        _ = try await SuiteRunner(suite: suite, options: RunOptions(progress: { p in seen.withLock { $0.append(p) } })).run()
+        let last = seen.withLock { $0.max { $0.done < $1.done } }
+        #expect(last?.done == 2 * 2 * 40)   // 2 scenarios × 2 models × 40 images
+        #expect(last?.total == 160)
+    }
+}
+
+extension URL {
+    /// Sample ids of the golden set in this folder, in manifest order.
+    var sampleIDs: [String] { (try? GoldenSet.load(self).samples.map(\.id)) ?? [] }
+}
+
+func asyncInputError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> String {
+    do {
+        try await body()
+        Issue.record("expected an InputError, nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as InputError {
+        return error.message
+    } catch {
+        Issue.record("expected an InputError, got \(error)", sourceLocation: sourceLocation)
+    }
+    return ""
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+@testable import Vigil
+
+@Suite("Suite files and model specs: parsing and errors that name the line")
+struct SuiteAndSpecTests {
+    func write(_ text: String, name: String = "file.yaml") throws -> (URL, URL) {
+        let folder = try temporaryFolder()
+        let url = folder.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return (folder, url)
+    }
+
+    @Test func defaultSuiteLoads() throws {
+        let suite = try Suite.load(Repository.url("Suites/default.yaml"), displayPath: "Suites/default.yaml")
+        #expect(suite.name == "digits-default")
+        #expect(suite.scenarios.first == .clean)
+        #expect(suite.scenarios.contains(Scenario(kind: .lowLight, severity: 5)))
+        #expect(suite.goldenSet.standardizedFileURL == Repository.url("GoldenSets/digits").standardizedFileURL)
+        #expect(suite.conditions.contains { $0.rule == .maxRegression && $0.scenario == "all" && $0.threshold == 0.01 })
+        #expect(suite.conditions.allSatisfy { $0.source.hasPrefix("Suites/default.yaml:") })
+        #expect(suite.reportedMetrics.first == MetricKey(.accuracy))
+    }
+
+    static let suiteTemplate = """
+        suite: s
+        golden_set: g
+        baseline: b.yaml
+        candidate: c.yaml
+        seed: 1
+        scenarios:
+          - clean
+          - name: low-light
+            severities: [1, 3]
+        conditions:
+          - metric: accuracy
+            scenario: all
+            max_regression: 0.01
+        """
+
+    @Test(arguments: [
+        ("    max_regression: 0.01", "    max_regression: 0.01\n  - metric: acuracy\n    scenario: all\n    max_regression: 0.01",
+         "file.yaml:14: unknown metric 'acuracy' (did you mean 'accuracy'?)"),
+        ("seed: 1", "sed: 1", "file.yaml:5: unknown key 'sed' in the suite (did you mean 'seed'?)"),
+        ("    scenario: all", "    scenario: low-lihgt", "file.yaml:12: scenario 'low-lihgt' is not in this suite (did you mean 'low-light'?)"),
+        ("    scenario: all", "    scenario: occlusion", "file.yaml:12: scenario 'occlusion' is not in this suite (valid: all, clean, low-light, low-light@1, low-light@3)"),
+        ("    severities: [1, 3]", "    severities: [1, 7]", "file.yaml:9: each severity must be in 1...5, got 7"),
+        ("  - metric: accuracy", "  - metric: fpr", "file.yaml:11: metric 'fpr' is per class; add 'class: NAME'"),
+        ("    max_regression: 0.01", "    max_regresion: 0.01", "file.yaml:13: unknown key 'max_regresion' in a condition (did you mean 'max_regression'?)"),
+        ("  - clean", "  - clean@2", "file.yaml:7: scenario 'clean' takes no severity"),
+    ])
+    func suiteMistakes(find: String, replace: String, message: String) throws {
+        let text = Self.suiteTemplate.replacingOccurrences(of: find, with: replace)
+        let (folder, url) = try write(text)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(inputError { _ = try Suite.load(url, displayPath: "file.yaml") } == message)
+    }
+
+    @Test func yamlSyntaxErrorsNameTheLine() throws {
+        let (folder, url) = try write("suite: s\nscenarios: [clean\nseed: 1\n")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let message = inputError { _ = try Suite.load(url, displayPath: "file.yaml") }
+        #expect(message.hasPrefix("file.yaml: line "), "\(message)")
+        #expect(message.contains("YAML syntax error"))
+    }
+
+    @Test func bundledSpecsLoad() throws {
+        let spec = try ModelSpec.load(Repository.url("Models/mnist-cnn/model.yaml"))
+        #expect(spec.input.width == 28 && spec.input.channels == 1 && spec.input.resize == .stretch)
+        #expect(spec.input.mean == [0.1307] && spec.input.std == [0.3081])
+        #expect(spec.outputKind == .logits && spec.classes.count == 10)
+        #expect(FileManager.default.fileExists(atPath: spec.modelURL.path))
+    }
+
+    static let specTemplate = """
+        name: m
+        task: classification
+        format: onnx
+        file: m.onnx
+        sha256: \(String(repeating: "ab", count: 32))
+        input:
+          width: 28
+          height: 28
+          color: rgb
+          resize: stretch
+          mean: [0.5, 0.5, 0.5]
+          std: 0.25
+        output:
+          kind: logits
+        classes: [a, b]
+        """
+
+    @Test(arguments: [
+        ("resize: stretch", "resize: strech", "m.yaml:10: resize 'strech' is not valid (did you mean 'stretch'?)"),
+        ("mean: [0.5, 0.5, 0.5]", "mean: [0.5, 0.5]", "m.yaml:11: mean has 2 values but color 'rgb' has 3 channel(s)"),
+        ("  kind: logits", "  kind: logit", "m.yaml:14: kind 'logit' is not valid (did you mean 'logits'?)"),
+        ("  width: 28", "  widht: 28", "m.yaml:7: unknown key 'widht' in input (did you mean 'width'?)"),
+        ("std: 0.25", "std: 0", "m.yaml:12: std must not be zero"),
+        ("classes: [a, b]", "classes: [a, a]", "m.yaml:15: classes must list each class once"),
+    ])
+    func specMistakes(find: String, replace: String, message: String) throws {
+        let (folder, url) = try write(Self.specTemplate.replacingOccurrences(of: find, with: replace), name: "m.yaml")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(inputError { _ = try ModelSpec.load(url, displayPath: "m.yaml") } == message)
+    }
+
+    @Test func perChannelValuesExpand() throws {
+        let (folder, url) = try write(Self.specTemplate, name: "m.yaml")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let spec = try ModelSpec.load(url)
+        #expect(spec.input.std == [0.25, 0.25, 0.25])
+        #expect(spec.input.interpolation == .linear && spec.input.layout == .nchw)
+    }
+
+    @Test func suggestionsNeedACloseMatch() {
+        #expect(Suggestion.closest(to: "acuracy", in: ["accuracy", "ece"]) == "accuracy")
+        #expect(Suggestion.closest(to: "latnecy_p95_ms", in: Metric.allCases.map(\.rawValue)) == "latency_p95_ms")
+        #expect(Suggestion.closest(to: "banana", in: ["accuracy", "ece"]) == nil)
+        #expect(Suggestion.editDistance("kitten", "sitting") == 3)
+        #expect(Suggestion.editDistance("ab", "ba") == 1)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+@testable import Vigil
+
+/// Paths inside the repository, found from this file's location.
+enum Repository {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+
+    static func fixture(_ name: String) -> URL { url("Tests/VigilTests/Fixtures/\(name)") }
+}
+
+/// A fresh temporary folder per call, removed by the caller via `defer`.
+func temporaryFolder(_ label: String = "vigil-test") throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Copies `count` samples of the bundled digits golden set (every `step`-th) into a new golden
+/// set folder, so tests can run quickly and damage their copy freely.
+func makeDigitsSubset(in folder: URL, count: Int = 60, step: Int = 17) throws -> URL {
+    let source = try GoldenSet.load(Repository.url("GoldenSets/digits"))
+    var manifest = source.manifest
+    manifest.samples = stride(from: 0, to: source.samples.count, by: step).prefix(count).map { source.samples[$0] }
+    manifest.name = "digits-subset"
+    let target = folder.appendingPathComponent("digits-subset")
+    for sample in manifest.samples {
+        let destination = target.appendingPathComponent(sample.path)
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source.url(of: sample), to: destination)
+    }
+    try writeManifest(manifest, to: target)
+    return target
+}
+
+func writeManifest(_ manifest: GoldenSetManifest, to folder: URL) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try encoder.encode(manifest).write(to: folder.appendingPathComponent("manifest.json"))
+}
+
+/// Writes a suite file over the bundled models and a given golden set.
+func writeSuite(in folder: URL, goldenSet: URL, scenarios: String = "[clean, low-light@3]",
+                conditions: String = "", extra: String = "") throws -> URL {
+    let text = """
+        suite: test-suite
+        golden_set: \(goldenSet.path)
+        baseline: \(Repository.url("Models/mnist-cnn/model.yaml").path)
+        candidate: \(Repository.url("Models/digits-mlp/model.yaml").path)
+        seed: 7
+        batch_size: 16
+        scenarios: \(scenarios)
+        \(extra)
+        conditions:
+          - metric: accuracy
+            scenario: all
+            max_regression: 0.01
+        \(conditions)
+        """
+    let url = folder.appendingPathComponent("suite.yaml")
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    return url
+}
+
+/// Expects `body` to throw an `InputError` and returns its message.
+func inputError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> String {
+    do {
+        try body()
+        Issue.record("expected an InputError, nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as InputError {
+        return error.message
+    } catch {
+        Issue.record("expected an InputError, got \(error)", sourceLocation: sourceLocation)
+    }
+    return ""
+}
