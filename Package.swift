@@ -33,7 +33,7 @@ let package = Package(
         ]),
         .target(name: "VigilStore", dependencies: [
             "Vigil", .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
+        ], exclude: ["SCHEMA.md"]),
         .target(name: "VigilReport", dependencies: [
             "Vigil", "CCairo", .product(name: "Mustache", package: "swift-mustache"),
         ]),
@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
         .testTarget(name: "VigilReportTests", dependencies: ["VigilReport"]),
         .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting"]),
+        .testTarget(name: "vigilTests", dependencies: ["vigil", "Vigil"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -73,7 +73,6 @@ public struct HTMLReport {
                         try scenarioImage(sample, s.scenario)
                     }
                 gallery["file"] = file
-                gallery["newFailures"] = role == .candidate ? outcomes.filter { !$0.correct && baselineByID[$0.sampleID]?.correct == true }.count : nil
             }
             galleries.append(gallery)
             let diagramFile = "reliability-\(stem)-\(role.rawValue).png"
@@ -83,17 +82,23 @@ public struct HTMLReport {
         }
         let detail: [MetricKey] = [.init(.accuracy), .init(.macroF1), .init(.ece), .init(.brier),
                                    .init(.latencyP50), .init(.latencyP95), .init(.throughput)]
-        return [
+        var section: [String: Any] = [
             "id": s.scenario.id,
             "anchor": stem,
             "summary": s.scenario.kind.summary,
-            "parameters": s.scenario.parameters.map { "\($0.name) \($0.value)" }.joined(separator: " · "),
             "passed": s.passed,
-            "reuse": s.baselineReusedFrom.map { "Baseline outcomes reused from run \($0) (not run again)." } ?? "",
             "metrics": detail.map { row($0, s) },
             "galleries": galleries,
             "diagrams": diagrams,
         ]
+        // Optional lines are left out of the context (Mustache treats "" as present).
+        if !s.scenario.parameters.isEmpty {
+            section["parameters"] = s.scenario.parameters.map { "\($0.name) \($0.value)" }.joined(separator: " · ")
+        }
+        if let run = s.baselineReusedFrom {
+            section["reuse"] = "Baseline outcomes reused from run \(run) (not run again)."
+        }
+        return section
     }
 
     /// The image the models saw for `sample` under `scenario`: decoded and transformed again with

@@ -113,8 +113,14 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
 
     // MARK: - Recording runs
 
-    /// Records a run as started (`incomplete`).
+    /// Records a run as started (`incomplete`), once its inputs are known to be valid.
     public func begin(runID: String, startedAt: Date, suite: Suite, prepared: SuiteRunner.Prepared) throws {
+        try begin(runID: runID, startedAt: startedAt, suite: SuiteInfo(suite), goldenSet: GoldenSetInfo(prepared.goldenSet),
+                  seed: suite.seed, batchSize: suite.batchSize, baseline: prepared.baselineInfo, candidate: prepared.candidateInfo)
+    }
+
+    public func begin(runID: String, startedAt: Date, suite: SuiteInfo, goldenSet: GoldenSetInfo, seed: UInt64,
+                      batchSize: Int, baseline: ModelInfo, candidate: ModelInfo) throws {
         try write { db in
             try db.execute(sql: """
                 INSERT INTO runs (id, started_at, status, suite_name, suite_path, suite_sha256,
@@ -125,10 +131,9 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                 VALUES (?, ?, 'incomplete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
                     runID, Self.timestamp(startedAt), suite.name, suite.path, suite.sha256,
-                    prepared.goldenSet.name, prepared.goldenSet.version, prepared.goldenSet.identity,
-                    Int64(bitPattern: suite.seed), suite.batchSize,
-                    prepared.baselineInfo.name, prepared.baselineInfo.sha256, prepared.baselineInfo.identity,
-                    prepared.candidateInfo.name, prepared.candidateInfo.sha256, prepared.candidateInfo.identity,
+                    goldenSet.name, goldenSet.version, goldenSet.identity, Int64(bitPattern: seed), batchSize,
+                    baseline.name, baseline.sha256, baseline.identity,
+                    candidate.name, candidate.sha256, candidate.identity,
                     VigilVersion.string, OpenCV.version,
                 ])
         }
@@ -253,11 +258,12 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
             for row in rows {
                 outcomes[row["scenario"], default: []].append(Self.outcome(row))
             }
-            let spec: String = try {
-                guard let json: String = run["result_json"],
-                      let result = try? JSONDecoder.vigil.decode(RunResult.self, from: Data(json.utf8)) else { return "" }
-                return role == .baseline ? result.baseline.spec : result.candidate.spec
-            }()
+            // The spec path is only in the stored result; the run row has the model's identity.
+            var spec = ""
+            if let json: String = run["result_json"],
+               let result = try? JSONDecoder.vigil.decode(RunResult.self, from: Data(json.utf8)) {
+                spec = role == .baseline ? result.baseline.spec : result.candidate.spec
+            }
             return StoredBaseline(
                 runID: runID,
                 model: ModelInfo(name: run["\(prefix)_name"], spec: spec, sha256: run["\(prefix)_sha256"],
@@ -349,8 +355,11 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
         }
     }
 
+    /// ISO 8601 in UTC with milliseconds, so runs started within one second still sort by time.
     static func timestamp(_ date: Date) -> String {
-        date.formatted(.iso8601)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
     }
 
     private func write<T>(_ body: (Database) throws -> T) throws -> T {

@@ -48,6 +48,17 @@ public struct GoldenSetManifest: Sendable, Codable, Hashable {
     public var description: String?
     public var classes: [String]
     public var samples: [Sample]
+
+    public init(format: String = GoldenSetManifest.format, name: String, version: String, task: VisionTask,
+                description: String? = nil, classes: [String], samples: [Sample]) {
+        self.format = format
+        self.name = name
+        self.version = version
+        self.task = task
+        self.description = description
+        self.classes = classes
+        self.samples = samples
+    }
 }
 
 /// A versioned, hashed set of labelled images that models are evaluated on.

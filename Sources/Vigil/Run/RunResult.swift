@@ -28,12 +28,44 @@ public struct GoldenSetInfo: Sendable, Hashable, Codable {
     public var path: String
     public var identity: String
     public var samples: Int
+
+    public init(name: String, version: String, path: String, identity: String, samples: Int) {
+        self.name = name
+        self.version = version
+        self.path = path
+        self.identity = identity
+        self.samples = samples
+    }
+
+    public init(_ goldenSet: GoldenSet) {
+        self.init(name: goldenSet.name, version: goldenSet.version, path: DisplayPath.of(goldenSet.root),
+                  identity: goldenSet.identity, samples: goldenSet.samples.count)
+    }
 }
 
 public struct SuiteInfo: Sendable, Hashable, Codable {
     public var name: String
     public var path: String
     public var sha256: String
+
+    public init(name: String, path: String, sha256: String) {
+        self.name = name
+        self.path = path
+        self.sha256 = sha256
+    }
+
+    public init(_ suite: Suite) {
+        self.init(name: suite.name, path: suite.path, sha256: suite.sha256)
+    }
+}
+
+/// Paths as people want to read them: relative to the current directory when below it.
+public enum DisplayPath {
+    public static func of(_ url: URL) -> String {
+        let cwd = FileManager.default.currentDirectoryPath
+        let path = url.standardizedFileURL.path
+        return path.hasPrefix(cwd + "/") ? String(path.dropFirst(cwd.count + 1)) : path
+    }
 }
 
 /// Where a run happened: enough to reproduce it.
@@ -45,6 +77,14 @@ public struct RunEnvironment: Sendable, Hashable, Codable {
     public var gitCommit: String?
     public var workers: Int
     public var opencvThreads: Int
+
+    public init(vigilVersion: String, opencvVersion: String, gitCommit: String?, workers: Int, opencvThreads: Int) {
+        self.vigilVersion = vigilVersion
+        self.opencvVersion = opencvVersion
+        self.gitCommit = gitCommit
+        self.workers = workers
+        self.opencvThreads = opencvThreads
+    }
 }
 
 /// Baseline and candidate on one scenario, and the gate's verdicts there.
@@ -58,6 +98,15 @@ public struct ScenarioResult: Sendable, Hashable, Codable {
     public var verdicts: [ConditionVerdict]
 
     public var passed: Bool { verdicts.allSatisfy(\.passed) }
+
+    public init(scenario: Scenario, baseline: ClassificationMetrics, candidate: ClassificationMetrics,
+                baselineReusedFrom: String?, verdicts: [ConditionVerdict]) {
+        self.scenario = scenario
+        self.baseline = baseline
+        self.candidate = candidate
+        self.baselineReusedFrom = baselineReusedFrom
+        self.verdicts = verdicts
+    }
 }
 
 /// Everything a run produced. JSON-encodable (per-sample outcomes excluded: they go to the

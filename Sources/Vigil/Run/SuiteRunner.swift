@@ -76,17 +76,17 @@ public struct SuiteRunner: Sendable {
             }
         }
         func backend(_ url: URL, _ role: ModelRole) throws -> OpenCVDNNBackend {
-            let spec = try ModelSpec.load(url, displayPath: Self.display(url))
+            let spec = try ModelSpec.load(url, displayPath: DisplayPath.of(url))
             guard spec.task == goldenSet.task else {
-                throw InputError("\(Self.display(url)): \(role.rawValue) model is for \(spec.task.rawValue), the golden set for \(goldenSet.task.rawValue)")
+                throw InputError("\(DisplayPath.of(url)): \(role.rawValue) model is for \(spec.task.rawValue), the golden set for \(goldenSet.task.rawValue)")
             }
             guard spec.classes == goldenSet.classes else {
-                throw InputError("\(Self.display(url)): the \(role.rawValue) model's classes \(spec.classes) differ from golden set '\(goldenSet.name)' classes \(goldenSet.classes) (same names in the same order are required)")
+                throw InputError("\(DisplayPath.of(url)): the \(role.rawValue) model's classes \(spec.classes) differ from golden set '\(goldenSet.name)' classes \(goldenSet.classes) (same names in the same order are required)")
             }
-            return try OpenCVDNNBackend(spec: spec, displayPath: Self.display(spec.modelURL))
+            return try OpenCVDNNBackend(spec: spec, displayPath: DisplayPath.of(spec.modelURL))
         }
         func info(_ backend: OpenCVDNNBackend) -> ModelInfo {
-            ModelInfo(name: backend.spec.name, spec: Self.display(URL(fileURLWithPath: backend.spec.specPath)),
+            ModelInfo(name: backend.spec.name, spec: DisplayPath.of(URL(fileURLWithPath: backend.spec.specPath)),
                       sha256: backend.spec.sha256, identity: backend.identity)
         }
         let candidate = try backend(suite.candidate, .candidate)
@@ -97,13 +97,6 @@ public struct SuiteRunner: Sendable {
         let baseline = try backend(suite.baseline, .baseline)
         return Prepared(goldenSet: goldenSet, baselineBackend: baseline, candidateBackend: candidate,
                         baselineInfo: info(baseline), candidateInfo: info(candidate))
-    }
-
-    /// A path relative to the current directory when it is below it, for messages.
-    static func display(_ url: URL) -> String {
-        let cwd = FileManager.default.currentDirectoryPath
-        let path = url.standardizedFileURL.path
-        return path.hasPrefix(cwd + "/") ? String(path.dropFirst(cwd.count + 1)) : path
     }
 
     /// Runs the suite. Pass the result of `prepare()` when it was already called (for example to
@@ -167,9 +160,7 @@ public struct SuiteRunner: Sendable {
 
         return RunResult(
             id: options.runID, startedAt: started, finishedAt: Date(),
-            suite: SuiteInfo(name: suite.name, path: suite.path, sha256: suite.sha256),
-            goldenSet: GoldenSetInfo(name: goldenSet.name, version: goldenSet.version, path: Self.display(goldenSet.root),
-                                     identity: goldenSet.identity, samples: goldenSet.samples.count),
+            suite: SuiteInfo(suite), goldenSet: GoldenSetInfo(goldenSet),
             seed: suite.seed, batchSize: suite.batchSize,
             baseline: prepared.baselineInfo, candidate: prepared.candidateInfo,
             environment: RunEnvironment(vigilVersion: VigilVersion.string, opencvVersion: OpenCV.version,
