@@ -2,7 +2,8 @@ import Foundation
 import Vigil
 
 /// A reliability diagram: per confidence bin, the accuracy actually reached (bars) against the
-/// confidence claimed (diagonal), with the gap shaded, and the number of samples per bin below.
+/// confidence claimed (diagonal), with the gap between them marked by colour (sky blue when the
+/// model is underconfident, vermillion when overconfident), and the samples per bin below.
 public struct ReliabilityDiagram {
     public var title: String
     public var bins: [ReliabilityBin]
@@ -34,13 +35,20 @@ public struct ReliabilityDiagram {
             let left = plot.x + bin.lower * plot.size
             let width = (bin.upper - bin.lower) * plot.size
             if let accuracy = bin.accuracy, let confidence = bin.confidence {
-                let accTop = plot.y + (1 - accuracy) * plot.size
-                canvas.fill(x: left + 1, y: accTop, width: width - 2, height: plot.y + plot.size - accTop, .blue, alpha: 0.85)
-                // Gap between claimed confidence and reached accuracy.
-                let confTop = plot.y + (1 - confidence) * plot.size
-                let gapTop = min(accTop, confTop), gapHeight = abs(confTop - accTop)
-                canvas.fill(x: left + 1, y: gapTop, width: width - 2, height: gapHeight, .vermillion, alpha: 0.35)
-                canvas.stroke(x: left + 1.5, y: gapTop, width: width - 3, height: gapHeight, .vermillion)
+                // The accuracy bar is blue up to the claimed confidence; the part above it
+                // (underconfidence) is sky blue; a shortfall below it (overconfidence) is shaded
+                // vermillion up to the confidence.
+                let y = { (value: Double) in plot.y + (1 - value) * plot.size }
+                let bottom = plot.y + plot.size
+                let low = min(accuracy, confidence)
+                canvas.fill(x: left + 1, y: y(low), width: width - 2, height: bottom - y(low), .blue, alpha: 0.9)
+                if accuracy > confidence {
+                    canvas.fill(x: left + 1, y: y(accuracy), width: width - 2, height: y(confidence) - y(accuracy), .skyBlue)
+                } else if confidence > accuracy {
+                    canvas.fill(x: left + 1, y: y(confidence), width: width - 2, height: y(accuracy) - y(confidence),
+                                .vermillion, alpha: 0.35)
+                    canvas.stroke(x: left + 1.5, y: y(confidence), width: width - 3, height: y(accuracy) - y(confidence), .vermillion)
+                }
             }
             let barHeight = histogram.height * Double(bin.count) / Double(maxCount)
             canvas.fill(x: left + 1, y: histogram.y + histogram.height - barHeight, width: width - 2, height: barHeight, .grey)
@@ -50,12 +58,15 @@ public struct ReliabilityDiagram {
         canvas.text("confidence (top-label)", x: plot.x + plot.size / 2, y: histogram.y + histogram.height + 16, size: 10.5, align: .centre)
         canvas.verticalText("accuracy", x: 16, y: plot.y + plot.size / 2, size: 10.5)
         canvas.text("samples per bin (max \(maxCount))", x: plot.x, y: histogram.y - 3, size: 8.5, .grey)
-        // Legend.
-        canvas.fill(x: plot.x + 8, y: plot.y + 8, width: 10, height: 10, .blue, alpha: 0.85)
+        // Legend, on a white panel so bars behind it do not obscure it.
+        canvas.fill(x: plot.x + 4, y: plot.y + 4, width: 158, height: 52, .white, alpha: 0.9)
+        canvas.fill(x: plot.x + 8, y: plot.y + 8, width: 10, height: 10, .blue, alpha: 0.9)
         canvas.text("accuracy", x: plot.x + 22, y: plot.y + 17, size: 9.5)
-        canvas.fill(x: plot.x + 8, y: plot.y + 24, width: 10, height: 10, .vermillion, alpha: 0.35)
-        canvas.stroke(x: plot.x + 8, y: plot.y + 24, width: 10, height: 10, .vermillion)
-        canvas.text("gap to confidence", x: plot.x + 22, y: plot.y + 33, size: 9.5)
+        canvas.fill(x: plot.x + 8, y: plot.y + 24, width: 10, height: 10, .skyBlue)
+        canvas.text("accuracy above confidence", x: plot.x + 22, y: plot.y + 33, size: 9.5)
+        canvas.fill(x: plot.x + 8, y: plot.y + 40, width: 10, height: 10, .vermillion, alpha: 0.35)
+        canvas.stroke(x: plot.x + 8, y: plot.y + 40, width: 10, height: 10, .vermillion)
+        canvas.text("accuracy below confidence", x: plot.x + 22, y: plot.y + 49, size: 9.5)
         try canvas.writePNG(to: url)
     }
 }

@@ -129,7 +129,7 @@ final class ProgressDisplay: Sendable {
         guard draw else { return }
         drawn.store(true, ordering: .relaxed)
         let percent = progress.total > 0 ? 100 * progress.done / progress.total : 100
-        let line = String(format: "\r\u{1B}[K  evaluating %d/%d images×models (%d%%) · %.1f s",
+        let line = String(format: "\r\u{1B}[K  predictions %d/%d (%d%%) · %.1f s",
                           progress.done, progress.total, percent, progress.elapsedSeconds)
         FileHandle.standardError.write(Data(line.utf8))
     }
