@@ -87,7 +87,7 @@ public struct HTMLReport {
             "anchor": stem,
             "summary": s.scenario.kind.summary,
             "passed": s.passed,
-            "metrics": detail.map { row($0, s) },
+            "metrics": detail.map { Self.cells($0, baseline: s.baseline.value($0), candidate: s.candidate.value($0)) },
             "galleries": galleries,
             "diagrams": diagrams,
         ]
@@ -108,9 +108,8 @@ public struct HTMLReport {
         return try scenario.apply(to: image, seed: Seeds.sample(run: result.seed, scenario: scenario, sampleID: sample.id))
     }
 
-    private func row(_ key: MetricKey, _ s: ScenarioResult, verdict: String = "") -> [String: Any] {
-        let b = s.baseline.value(key), c = s.candidate.value(key)
-        return [
+    private static func cells(_ key: MetricKey, baseline b: Double?, candidate c: Double?, verdict: String = "") -> [String: Any] {
+        [
             "metric": key.description,
             "baseline": Formatting.value(b, key.metric),
             "candidate": Formatting.value(c, key.metric),
@@ -121,18 +120,11 @@ public struct HTMLReport {
     }
 
     private func context(sections: [[String: Any]]) -> [String: Any] {
-        var table: [[String: Any]] = []
-        for s in result.scenarios {
-            var first = true
-            for key in result.reportedMetrics {
-                let verdicts = s.verdicts.filter { $0.condition.metric == key }
-                guard key == result.primaryMetric || !verdicts.isEmpty else { continue }
-                var entry = row(key, s, verdict: verdicts.isEmpty ? "" : verdicts.allSatisfy(\.passed) ? "pass" : "FAIL")
-                entry["scenario"] = first ? s.scenario.id : ""
-                entry["anchor"] = Self.fileStem(s.scenario)
-                table.append(entry)
-                first = false
-            }
+        let table = result.comparisonRows.map { row in
+            var entry = Self.cells(row.metric, baseline: row.baseline, candidate: row.candidate, verdict: row.verdict)
+            if row.isFirstOfScenario { entry["scenario"] = row.scenario.id }
+            entry["anchor"] = Self.fileStem(row.scenario)
+            return entry
         }
         let failures = result.failures
         let reused = result.scenarios.compactMap(\.baselineReusedFrom)

@@ -1,5 +1,40 @@
 import Foundation
 
+/// One line of the scenario × metric comparison that reports show.
+public struct ComparisonRow: Sendable {
+    public var scenario: Scenario
+    public var isFirstOfScenario: Bool
+    public var metric: MetricKey
+    public var baseline: Double?
+    public var candidate: Double?
+    /// candidate − baseline, when both are defined.
+    public var delta: Double?
+    /// "pass" or "FAIL" from the conditions on this metric and scenario, "" when none apply.
+    public var verdict: String
+}
+
+extension RunResult {
+    /// One row per scenario and metric: the primary metric everywhere, other metrics where a
+    /// condition names them.
+    public var comparisonRows: [ComparisonRow] {
+        var rows: [ComparisonRow] = []
+        for scenario in scenarios {
+            var first = true
+            for key in reportedMetrics {
+                let verdicts = scenario.verdicts.filter { $0.condition.metric == key }
+                guard key == primaryMetric || !verdicts.isEmpty else { continue }
+                let b = scenario.baseline.value(key), c = scenario.candidate.value(key)
+                rows.append(ComparisonRow(
+                    scenario: scenario.scenario, isFirstOfScenario: first, metric: key, baseline: b, candidate: c,
+                    delta: b.flatMap { b in c.map { $0 - b } },
+                    verdict: verdicts.isEmpty ? "" : verdicts.allSatisfy(\.passed) ? "pass" : "FAIL"))
+                first = false
+            }
+        }
+        return rows
+    }
+}
+
 /// The plain-text summary `vigil run` prints: what was compared, a scenario × metric table with
 /// baseline, candidate, delta and verdict, and the reasons for every failed condition.
 public enum TerminalReport {
@@ -37,23 +72,12 @@ public enum TerminalReport {
         return "baseline outcomes reused from run \(sources) for \(reused.count) of \(result.scenarios.count) scenarios; evaluated for the rest"
     }
 
-    /// One row per scenario and metric: the primary metric everywhere, other metrics where a
-    /// condition names them.
     static func table(_ result: RunResult) -> [String] {
         var rows: [[String]] = [["scenario", "metric", "baseline", "candidate", "delta", "verdict"]]
-        for scenario in result.scenarios {
-            var first = true
-            for key in result.reportedMetrics {
-                let verdicts = scenario.verdicts.filter { $0.condition.metric == key }
-                guard key == result.primaryMetric || !verdicts.isEmpty else { continue }
-                let b = scenario.baseline.value(key), c = scenario.candidate.value(key)
-                let delta = b.flatMap { b in c.map { $0 - b } }
-                let verdict = verdicts.isEmpty ? "" : verdicts.allSatisfy(\.passed) ? "pass" : "FAIL"
-                rows.append([first ? scenario.scenario.id : "", key.description,
-                             Formatting.value(b, key.metric), Formatting.value(c, key.metric),
-                             Formatting.signedDelta(delta, key.metric), verdict])
-                first = false
-            }
+        for row in result.comparisonRows {
+            rows.append([row.isFirstOfScenario ? row.scenario.id : "", row.metric.description,
+                         Formatting.value(row.baseline, row.metric.metric), Formatting.value(row.candidate, row.metric.metric),
+                         Formatting.signedDelta(row.delta, row.metric.metric), row.verdict])
         }
         return layout(rows, rightAligned: [2, 3, 4])
     }
