@@ -42,11 +42,13 @@ let package = Package(
             "Vigil", "VigilStore", "VigilReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "VigilTests", dependencies: ["Vigil", "CVBridge"], exclude: ["Fixtures"]),
-        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
+        // Helpers shared by the test targets (paths, temporary folders, exact JSON fixtures).
+        .target(name: "VigilTestSupport", dependencies: ["Vigil"], path: "Tests/VigilTestSupport"),
+        .testTarget(name: "VigilTests", dependencies: ["Vigil", "CVBridge", "VigilTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilReportTests", dependencies: ["VigilReport"]),
         .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting"]),
-        .testTarget(name: "vigilTests", dependencies: ["vigil", "Vigil"]),
+        .testTarget(name: "vigilTests", dependencies: ["vigil", "Vigil", "VigilTestSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )

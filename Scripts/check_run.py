@@ -5,11 +5,11 @@ Vigil's Swift code, and compares them with the metrics Vigil stored.
 Usage: python3 Scripts/check_run.py [--store .vigil/history.sqlite] [--run RUN_ID]
        (default: the newest complete run). Needs numpy only.
 
-Definitions recomputed here (see Sources/Vigil/Metrics/Metric.swift for Vigil's):
-  accuracy; per class precision/recall/F1 (0 when undefined), FPR = FP/(FP+TN), FNR = FN/(FN+TP)
-  (undefined -> NULL); macro F1; ECE with 15 bins whose edges are torch.linspace(0, 1, 16) in
-  float32, a confidence of 1.0 in the last bin; Brier = mean sum_k (p_k - y_k)^2; latency
-  percentiles with numpy.percentile (linear); throughput = n / sum(latency) in images/s.
+Every classification metric Vigil stores is recomputed here, as docs/METRICS.md defines it:
+  accuracy, top-5 accuracy; per class precision/recall/F1, FPR, FNR (undefined -> NULL, left out
+  of macro averages), ROC AUC, average precision; ECE/MCE/RMSCE with 15 bins whose edges are
+  torch.linspace(0, 1, 16) in float32 (1.0 in the last bin), adaptive and classwise ECE, Brier,
+  NLL; latency percentiles (numpy.percentile, linear) and throughput = n / sum(latency).
 Exit status: 0 every value matches (|difference| <= 1e-9), 1 some value differs, 2 bad input.
 """
 
@@ -30,38 +30,103 @@ def edges_float32(count: int) -> np.ndarray:
                      for i in range(count)], dtype=np.float32)
 
 
+def auc_ap(scores: np.ndarray, positive: np.ndarray) -> tuple[float | None, float | None]:
+    """ROC AUC as the Mann-Whitney statistic (ties count one half) and average precision as the
+    step integral over distinct thresholds (scikit-learn's definitions)."""
+    p, n = int(positive.sum()), int((~positive).sum())
+    auc = None
+    if p and n:
+        order = np.argsort(scores, kind="mergesort")
+        s, pos = scores[order], positive[order]
+        ranks = np.empty(len(s))
+        i = 0
+        while i < len(s):
+            j = i
+            while j < len(s) and s[j] == s[i]:
+                j += 1
+            ranks[i:j] = (i + j + 1) / 2   # average 1-based rank of the tie group
+            i = j
+        auc = (ranks[pos].sum() - p * (p + 1) / 2) / (p * n)
+    ap = None
+    if p:
+        order = np.argsort(-scores, kind="mergesort")
+        s, pos = scores[order], positive[order]
+        tp = fp = 0
+        ap = 0.0
+        i = 0
+        while i < len(s):
+            j = i
+            while j < len(s) and s[j] == s[i]:
+                j += 1
+            group_tp = int(pos[i:j].sum())
+            tp += group_tp
+            fp += (j - i) - group_tp
+            ap += group_tp / p * tp / (tp + fp)
+            i = j
+    return auc, ap
+
+
 def metrics(labels: np.ndarray, probs: np.ndarray, latencies: np.ndarray, classes: int) -> dict[tuple[str, str], float | None]:
+    probs = probs.astype(np.float64)
     n = len(labels)
     pred = probs.argmax(axis=1)
     conf = probs.max(axis=1)
     correct = pred == labels
     out: dict[tuple[str, str], float | None] = {("accuracy", ""): float(correct.mean())}
-    f1s = []
+    if classes >= 5:
+        # scikit-learn's top-k order: ties towards the higher class index.
+        p_label = probs[np.arange(n), labels]
+        higher = (probs > p_label[:, None]) | ((probs == p_label[:, None]) & (np.arange(classes)[None, :] > labels[:, None]))
+        out[("top5_accuracy", "")] = float(np.mean(higher.sum(axis=1) < 5))
+    per = {"precision": [], "recall": [], "f1": []}
+    support = []
     for c in range(classes):
         tp = int(np.sum((pred == c) & (labels == c)))
         fp = int(np.sum((pred == c) & (labels != c)))
         fn = int(np.sum((pred != c) & (labels == c)))
         tn = n - tp - fp - fn
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-        f1s.append(f1)
-        out[("precision", str(c))] = precision
-        out[("recall", str(c))] = recall
-        out[("f1", str(c))] = f1
+        values = {"precision": tp / (tp + fp) if tp + fp else None, "recall": tp / (tp + fn) if tp + fn else None,
+                  "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None}
+        for key, value in values.items():
+            out[(key, str(c))] = value
+            per[key].append(value)
+        support.append(tp + fn)
         out[("fpr", str(c))] = fp / (fp + tn) if fp + tn else None
         out[("fnr", str(c))] = fn / (fn + tp) if fn + tp else None
-    out[("macro_f1", "")] = float(np.mean(f1s))
+        auc, ap = auc_ap(probs[:, c], labels == c)
+        out[("roc_auc", str(c))] = auc
+        out[("average_precision", str(c))] = ap
+    for key in per:   # undefined classes are left out of averages (zero_division=nan)
+        defined = [v for v in per[key] if v is not None]
+        out[("macro_" + key if key != "f1" else "macro_f1", "")] = float(np.mean(defined)) if defined else None
+    f1 = [(v, s) for v, s in zip(per["f1"], support) if v is not None]
+    out[("weighted_f1", "")] = sum(v * s for v, s in f1) / sum(s for _, s in f1) if sum(s for _, s in f1) else None
     edges = edges_float32(16)
     index = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, 14)
-    ece = 0.0
+    ece = squared = mce = 0.0
     for b in range(15):
         mask = index == b
         if mask.any():
-            ece += mask.sum() / n * abs(correct[mask].mean() - conf[mask].astype(np.float64).mean())
-    out[("ece", "")] = float(ece)
+            gap = abs(correct[mask].mean() - conf[mask].mean())
+            ece += mask.sum() / n * gap
+            squared += mask.sum() / n * gap * gap
+            mce = max(mce, gap)
+    out[("ece", "")], out[("mce", "")], out[("rmsce", "")] = float(ece), float(mce), float(np.sqrt(squared))
+    order = np.lexsort((correct, conf))
+    out[("adaptive_ece", "")] = float(sum(len(g) / n * abs(correct[g].mean() - conf[g].mean())
+                                          for g in np.array_split(order, 15) if len(g)))
+    classwise = 0.0
+    for c in range(classes):
+        idx = np.clip(np.searchsorted(edges, probs[:, c], side="right") - 1, 0, 14)
+        for b in range(15):
+            mask = idx == b
+            if mask.any():
+                classwise += mask.sum() / n * abs((labels[mask] == c).mean() - probs[mask, c].mean()) / classes
+    out[("classwise_ece", "")] = float(classwise)
     onehot = np.eye(classes)[labels]
-    out[("brier", "")] = float(np.mean(np.sum((probs.astype(np.float64) - onehot) ** 2, axis=1)))
+    out[("brier", "")] = float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))
+    eps = np.finfo(np.float64).eps
+    out[("nll", "")] = float(np.mean(-np.log(np.clip(probs[np.arange(n), labels], eps, 1 - eps))))
     out[("latency_p50_ms", "")] = float(np.percentile(latencies, 50))
     out[("latency_p95_ms", "")] = float(np.percentile(latencies, 95))
     out[("throughput_ips", "")] = float(n / (latencies.sum() / 1000))
@@ -93,7 +158,7 @@ def main() -> int:
                                  WHERE run_id = ? AND scenario = ? AND role = ? ORDER BY sample_index""",
                               (run, scenario, role)).fetchall()
             labels = np.array([r[0] for r in data])
-            probs = np.stack([np.frombuffer(r[5], dtype="<f4") for r in data])
+            probs = np.stack([np.frombuffer(r[5], dtype="<f4") for r in data]).astype(np.float64)
             latencies = np.array([r[4] for r in data])
             # The stored per-sample columns must agree with the stored probabilities.
             if not (np.array_equal(probs.argmax(axis=1), [r[1] for r in data])

@@ -76,11 +76,11 @@ public struct HTMLReport {
             }
             galleries.append(gallery)
             let diagramFile = "reliability-\(stem)-\(role.rawValue).png"
-            try ReliabilityDiagram(title: "\(role.rawValue) \(model.name) · \(s.scenario.id)", bins: metrics.reliability,
-                                   ece: metrics.ece).render(to: folder.appendingPathComponent(diagramFile))
+            try ReliabilityDiagram(title: "\(role.rawValue) \(model.name) · \(s.scenario.id)", bins: metrics.calibration.bins,
+                                   ece: metrics.calibration.ece).render(to: folder.appendingPathComponent(diagramFile))
             diagrams.append(["file": diagramFile, "role": role.rawValue])
         }
-        let detail: [MetricKey] = [.init(.accuracy), .init(.macroF1), .init(.ece), .init(.brier),
+        let detail: [MetricKey] = [.init(.accuracy), .init(.macroF1), .init(.ece), .init(.brier), .init(.nll),
                                    .init(.latencyP50), .init(.latencyP95), .init(.throughput)]
         var section: [String: Any] = [
             "id": s.scenario.id,
@@ -122,6 +122,7 @@ public struct HTMLReport {
     private func context(sections: [[String: Any]]) -> [String: Any] {
         let table = result.comparisonRows.map { row in
             var entry = Self.cells(row.metric, baseline: row.baseline, candidate: row.candidate, verdict: row.verdict)
+            entry["interval"] = row.intervalText
             if row.isFirstOfScenario { entry["scenario"] = row.scenario.id }
             entry["anchor"] = Self.fileStem(row.scenario)
             return entry
@@ -196,8 +197,8 @@ public struct HTMLReport {
     </table>
     <h2>Scenarios</h2>
     <table>
-    <tr><th>scenario</th><th>metric</th><th>baseline</th><th>candidate</th><th>delta</th><th>verdict</th></tr>
-    {{#table}}<tr><td>{{#scenario}}<a href="#{{anchor}}">{{scenario}}</a>{{/scenario}}</td><td>{{metric}}</td><td class="num">{{baseline}}</td><td class="num">{{candidate}}</td><td class="num">{{delta}}</td><td class="{{verdictClass}}">{{verdict}}</td></tr>
+    <tr><th>scenario</th><th>metric</th><th>baseline</th><th>candidate</th><th>delta</th><th>95% CI of delta</th><th>verdict</th></tr>
+    {{#table}}<tr><td>{{#scenario}}<a href="#{{anchor}}">{{scenario}}</a>{{/scenario}}</td><td>{{metric}}</td><td class="num">{{baseline}}</td><td class="num">{{candidate}}</td><td class="num">{{delta}}</td><td class="num">{{interval}}</td><td class="{{verdictClass}}">{{verdict}}</td></tr>
     {{/table}}
     </table>
     {{#sections}}

@@ -108,6 +108,14 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                 CREATE INDEX outcomes_by_model ON outcomes (model_identity, scenario, scenario_version);
                 """)
         }
+        migrator.registerMigration("v2: verdict statistics") { db in
+            try db.execute(sql: """
+                ALTER TABLE verdicts ADD COLUMN ci_lower REAL;
+                ALTER TABLE verdicts ADD COLUMN ci_upper REAL;
+                ALTER TABLE verdicts ADD COLUMN ci_level REAL;
+                ALTER TABLE verdicts ADD COLUMN p_value REAL;
+                """)
+        }
         return migrator
     }
 
@@ -171,12 +179,14 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
             }
             let verdict = try db.makeStatement(sql: """
                 INSERT INTO verdicts (run_id, position, scenario, metric, rule, threshold, baseline, candidate, delta,
-                    passed, explanation, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    passed, explanation, source, ci_lower, ci_upper, ci_level, p_value)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (position, v) in result.verdicts.enumerated() {
                 try verdict.execute(arguments: [result.id, position, v.scenario, v.condition.metric.description,
                                                 v.condition.rule.rawValue, v.condition.threshold, v.baseline, v.candidate,
-                                                v.delta, v.passed, v.explanation, v.condition.source])
+                                                v.delta, v.passed, v.explanation, v.condition.source,
+                                                v.interval?.lower, v.interval?.upper, v.interval?.level, v.pValue])
             }
             let outcome = try db.makeStatement(sql: """
                 INSERT INTO outcomes (run_id, scenario, scenario_version, role, model_identity, sample_index, sample_id,
@@ -202,7 +212,7 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
     /// Every metric value of a scenario, per-class metrics once per class.
     static func flatten(_ m: ClassificationMetrics) -> [(MetricKey, Double?)] {
         var values: [(MetricKey, Double?)] = []
-        for metric in Metric.allCases {
+        for metric in Metric.allCases where !metric.isDetection {
             if metric.isPerClass {
                 for entry in m.perClass {
                     let key = MetricKey(metric, className: entry.className)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import Vigil
+import VigilTestSupport
 @testable import VigilStore
 
 /// Builds a small, hand-made run result (no models needed): two scenarios, three samples.
@@ -169,16 +170,4 @@ extension RunStore {
     func count(_ table: String) throws -> Int {
         try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM \(table)") ?? 0 }
     }
-}
-
-func inputError(_ body: () throws -> Void) -> String {
-    do {
-        try body()
-        Issue.record("expected an InputError")
-    } catch let error as InputError {
-        return error.message
-    } catch {
-        Issue.record("expected an InputError, got \(error)")
-    }
-    return ""
 }

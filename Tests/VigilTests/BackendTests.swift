@@ -1,6 +1,7 @@
 import CVBridge
 import Foundation
 import Testing
+import VigilTestSupport
 @testable import Vigil
 
 /// Input tensors (numpy) and logits (onnxruntime) from Scripts/make_test_fixtures.py.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilTestSupport
 @testable import Vigil
 
 @Suite("Gate verdicts and their explanations")
@@ -74,5 +75,62 @@ struct GateTests {
         #expect(!exact.applies(to: Scenario(kind: .lowLight, severity: 3)))
         let all = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .atLeast, threshold: 0)
         #expect(all.applies(to: .clean) && all.applies(to: Scenario(kind: .occlusion, severity: 5)))
+    }
+}
+
+@Suite("Gate verdicts that use statistics")
+struct StatisticalGateTests {
+    func metrics(correct: Int, of n: Int) -> ClassificationMetrics {
+        var accumulator = ClassificationAccumulator(classes: ["a", "b"])
+        for i in 0..<n {
+            accumulator.add(label: 0, probabilities: i < correct ? [0.8, 0.2] : [0.3, 0.7])
+        }
+        return accumulator.compute()
+    }
+
+    func paired(lower: Double, upper: Double, p: Double, test: String = "mcnemar-exact") -> PairedDelta {
+        PairedDelta(metric: MetricKey(.accuracy), baseline: nil, candidate: nil, delta: nil,
+                    interval: Interval(lower: lower, upper: upper, level: 0.95, replicates: 1000), pValue: p,
+                    test: test, level: 0.95, mcnemar: nil)
+    }
+
+    @Test func aRegressionBeyondTheLimitPassesWhenNotSignificant() {
+        let condition = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .maxRegression, threshold: 0.01, significance: 0.05)
+        let verdict = Gate.evaluate(condition, scenario: .clean, baseline: metrics(correct: 95, of: 100),
+                                    candidate: metrics(correct: 93, of: 100), paired: paired(lower: -0.05, upper: 0.01, p: 0.32))
+        #expect(verdict.passed)
+        #expect(verdict.explanation == "accuracy on clean: candidate 93.00% vs baseline 95.00% (−2.00 pp; 95% CI −5.00 pp … +1.00 pp; McNemar p = 0.3200), a regression of 2.00 pp > 1.00 pp allowed but not significant at α = 0.05 — pass")
+        #expect(verdict.pValue == 0.32 && verdict.interval?.lower == -0.05)
+    }
+
+    @Test func aSignificantRegressionBeyondTheLimitFails() {
+        let condition = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .maxRegression, threshold: 0.01, significance: 0.05)
+        let verdict = Gate.evaluate(condition, scenario: .clean, baseline: metrics(correct: 95, of: 100),
+                                    candidate: metrics(correct: 93, of: 100), paired: paired(lower: -0.03, upper: -0.01, p: 0.00001))
+        #expect(!verdict.passed)
+        #expect(verdict.explanation.hasSuffix("McNemar p < 0.0001), a regression of 2.00 pp > 1.00 pp allowed and significant at α = 0.05 — FAIL"))
+        // Within the limit, significance does not matter.
+        let small = Gate.evaluate(condition, scenario: .clean, baseline: metrics(correct: 95, of: 100),
+                                  candidate: metrics(correct: 94, of: 100), paired: paired(lower: -0.02, upper: -0.001, p: 0.001))
+        #expect(small.passed)
+    }
+
+    @Test func confidenceIntervalRule() {
+        // "Fail if the upper CI bound of the delta is below −1 point" for accuracy.
+        let condition = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .ciMaxRegression, threshold: 0.01)
+        let b = metrics(correct: 95, of: 100), c = metrics(correct: 92, of: 100)
+        let fails = Gate.evaluate(condition, scenario: .clean, baseline: b, candidate: c, paired: paired(lower: -0.05, upper: -0.012, p: 0.01))
+        #expect(!fails.passed && fails.explanation.contains("the whole interval is a regression beyond 1.00 pp allowed"))
+        let passes = Gate.evaluate(condition, scenario: .clean, baseline: b, candidate: c, paired: paired(lower: -0.05, upper: -0.008, p: 0.01))
+        #expect(passes.passed && passes.explanation.contains("the interval reaches a regression of only 0.80 pp ≤ 1.00 pp allowed"))
+        // For a lower-is-better metric the interval mirrors: a rise in ECE is the regression.
+        let ece = Condition(metric: MetricKey(.ece), scenario: "all", rule: .ciMaxRegression, threshold: 0.01)
+        let worse = Gate.evaluate(ece, scenario: .clean, baseline: b, candidate: c,
+                                  paired: PairedDelta(metric: MetricKey(.ece), baseline: nil, candidate: nil, delta: nil,
+                                                      interval: Interval(lower: 0.02, upper: 0.04, level: 0.9, replicates: 500),
+                                                      pValue: 0.001, test: "paired-bootstrap", level: 0.9, mcnemar: nil))
+        #expect(!worse.passed && worse.explanation.contains("90% CI +2.00 pp … +4.00 pp; bootstrap p = 0.0010"))
+        let missing = Gate.evaluate(condition, scenario: .clean, baseline: b, candidate: c, paired: nil)
+        #expect(!missing.passed && missing.explanation.contains("no confidence interval could be computed"))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilTestSupport
 @testable import Vigil
 
 @Suite("Golden sets: format, verification, identity")

@@ -1,83 +1,10 @@
 import Foundation
 import Testing
+import VigilTestSupport
 @testable import Vigil
 
-/// Reference values from scikit-learn and numpy, written by Scripts/make_test_fixtures.py.
-struct ReferenceCase: Decodable, CustomTestStringConvertible {
-    struct Calibration: Decodable {
-        struct Bin: Decodable { var count: Int; var confidence: Double?; var accuracy: Double? }
-        var ece: Double
-        var bins: [Bin]
-        var edges: [Double]
-    }
-
-    var name: String
-    var classes: [String]
-    var labels: [Int]
-    var probabilities: [[Float]]
-    var latencies_ms: [Double]
-    var accuracy: Double
-    var precision: [Double], recall: [Double], f1: [Double]
-    var support: [Int]
-    var macro_f1: Double
-    var confusion: [[Int]]
-    var fpr: [Double?], fnr: [Double?]
-    var brier: Double
-    var calibration: Calibration
-    var latency_p50_ms: Double
-    var latency_p95_ms: Double
-
-    var testDescription: String { name }
-
-    var outcomes: [Outcome] {
-        labels.indices.map { i in
-            Outcome(sampleID: "s\(i)", label: labels[i], probabilities: probabilities[i], latencyMs: latencies_ms[i])
-        }
-    }
-
-    static let all: [ReferenceCase] = {
-        let data = try! Data(contentsOf: Repository.fixture("classification_reference.json"))
-        return try! JSONDecoder().decode([ReferenceCase].self, from: data)
-    }()
-}
-
-@Suite("Classification metrics against scikit-learn and numpy")
+@Suite("Classification metrics: worked examples and building blocks")
 struct MetricsTests {
-    /// Exact integer ratios and sklearn's own float computations agree to the last bits; sums of
-    /// float32 confidences are compared at 1e-12 because numpy sums pairwise and Vigil exactly.
-    static let tolerance = 1e-12
-
-    @Test(arguments: ReferenceCase.all)
-    func matchesReference(_ reference: ReferenceCase) throws {
-        var accumulator = ClassificationAccumulator(classes: reference.classes)
-        for outcome in reference.outcomes { accumulator.add(outcome) }
-        let m = accumulator.compute()
-
-        #expect(m.n == reference.labels.count)
-        #expect(try #require(m.accuracy) == reference.accuracy)
-        #expect(m.confusion == reference.confusion)
-        for (c, entry) in m.perClass.enumerated() {
-            #expect(abs(entry.precision - reference.precision[c]) <= Self.tolerance, "precision[\(c)]")
-            #expect(abs(entry.recall - reference.recall[c]) <= Self.tolerance, "recall[\(c)]")
-            #expect(abs(entry.f1 - reference.f1[c]) <= Self.tolerance, "f1[\(c)]")
-            #expect(entry.support == reference.support[c])
-            #expect(entry.fpr == reference.fpr[c] || abs((entry.fpr ?? .nan) - (reference.fpr[c] ?? .nan)) <= Self.tolerance, "fpr[\(c)]")
-            #expect(entry.fnr == reference.fnr[c] || abs((entry.fnr ?? .nan) - (reference.fnr[c] ?? .nan)) <= Self.tolerance, "fnr[\(c)]")
-        }
-        #expect(abs(try #require(m.macroF1) - reference.macro_f1) <= Self.tolerance)
-        #expect(abs(try #require(m.brier) - reference.brier) <= Self.tolerance)
-        #expect(abs(try #require(m.ece) - reference.calibration.ece) <= Self.tolerance)
-        #expect(m.reliability.map(\.count) == reference.calibration.bins.map(\.count))
-        for (bin, expected) in zip(m.reliability, reference.calibration.bins) {
-            #expect(bin.confidence == nil && expected.confidence == nil
-                    || abs((bin.confidence ?? .nan) - (expected.confidence ?? .nan)) <= Self.tolerance)
-            #expect(bin.accuracy == expected.accuracy)
-        }
-        #expect(m.reliability.map(\.lower) + [m.reliability.last!.upper] == reference.calibration.edges)
-        #expect(m.latencyP50Ms == reference.latency_p50_ms)
-        #expect(m.latencyP95Ms == reference.latency_p95_ms)
-    }
-
     /// Worked by hand: 3 classes, 6 samples.
     ///   labels     0 0 1 1 2 2
     ///   predicted  0 1 1 1 2 0   (confidences .9 .6 .8 .7 .95 .5)
@@ -98,6 +25,8 @@ struct MetricsTests {
         #expect(m.perClass[0].fpr == 0.25 && m.perClass[0].fnr == 0.5)
         #expect(m.perClass[1].precision == 2.0 / 3.0 && m.perClass[1].recall == 1 && m.perClass[1].f1 == 0.8)
         #expect(m.perClass[2].f1 == 2.0 / 3.0 && m.perClass[2].fpr == 0)
+        #expect(abs(m.macro.f1! - (0.5 + 0.8 + 2.0 / 3.0) / 3) < 1e-15)
+        #expect(m.top5Accuracy == nil)   // fewer than 5 classes
         #expect(m.confusion == [[1, 1, 0], [0, 2, 0], [1, 0, 1]])
         // Latencies 1…6 ms: median 3.5, p95 = 5 + 0.75 · 1.
         #expect(m.latencyP50Ms == 3.5)
@@ -106,7 +35,7 @@ struct MetricsTests {
         // Brier for the first sample: (0.9-1)² + (0.1)² = 0.02.
         var single = ClassificationAccumulator(classes: ["a", "b", "c"])
         single.add(Outcome(sampleID: "x", label: 0, probabilities: [0.9, 0.1, 0], latencyMs: 1))
-        #expect(abs(single.compute().brier! - 0.02) < 1e-8)
+        #expect(abs(single.compute().calibration.brier! - 0.02) < 1e-8)
     }
 
     @Test func confidenceOfExactlyOneGoesIntoTheLastBin() {
@@ -114,10 +43,10 @@ struct MetricsTests {
         accumulator.add(Outcome(sampleID: "1", label: 0, probabilities: [1, 0], latencyMs: 1))
         accumulator.add(Outcome(sampleID: "2", label: 1, probabilities: [1, 0], latencyMs: 1))
         let m = accumulator.compute()
-        #expect(m.reliability.count == 15)
-        #expect(m.reliability[14].count == 2)
-        #expect(m.reliability[14].accuracy == 0.5)
-        #expect(m.ece == 0.5)
+        #expect(m.calibration.bins.count == 15)
+        #expect(m.calibration.bins[14].count == 2)
+        #expect(m.calibration.bins[14].accuracy == 0.5)
+        #expect(m.calibration.ece == 0.5)
     }
 
     @Test func binEdgesFollowTorchLinspaceInFloat32() {
@@ -125,28 +54,11 @@ struct MetricsTests {
         #expect(edges.first == 0 && edges.last == 1)
         #expect(edges[1] == Float(1) / 15)
         #expect(edges[14] == 1 - Float(1) / 15)
-        let accumulator = ClassificationAccumulator(classes: ["a", "b"])
-        #expect(accumulator.bin(of: edges[1]) == 1)          // a confidence on an edge opens the upper bin
-        #expect(accumulator.bin(of: edges[1].nextDown) == 0)
-        #expect(accumulator.bin(of: 0.9999999) == 14)
-    }
-
-    /// Shards accumulated separately and merged give bit-identical metrics to a single pass in
-    /// any order.
-    @Test(arguments: ReferenceCase.all)
-    func mergingShardsEqualsSinglePass(_ reference: ReferenceCase) {
-        let outcomes = reference.outcomes
-        var single = ClassificationAccumulator(classes: reference.classes)
-        for outcome in outcomes { single.add(outcome) }
-        var generator = SeededGenerator(seed: 11)
-        let shuffled = outcomes.shuffled(using: &generator)
-        var merged = ClassificationAccumulator(classes: reference.classes)
-        for shard in stride(from: 0, to: shuffled.count, by: 37) {
-            var part = ClassificationAccumulator(classes: reference.classes)
-            for outcome in shuffled[shard..<min(shard + 37, shuffled.count)] { part.add(outcome) }
-            merged.merge(part)
-        }
-        #expect(merged.compute() == single.compute())
+        let doubles = edges.map(Double.init)
+        #expect(ClassificationTable.bin(of: Double(edges[1]), edges: doubles) == 1)   // on an edge: the upper bin
+        #expect(ClassificationTable.bin(of: Double(edges[1].nextDown), edges: doubles) == 0)
+        #expect(ClassificationTable.bin(of: 0.9999999, edges: doubles) == 14)
+        #expect(ClassificationTable.bin(of: 1.0, edges: doubles) == 14)
     }
 
     @Test func exactSumIsOrderIndependentAndCorrectlyRounded() {

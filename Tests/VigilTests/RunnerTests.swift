@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import VigilTestSupport
 @testable import Vigil
 
 /// An in-memory outcome cache, to test reuse without a database.
@@ -44,7 +45,7 @@ struct RunnerTests {
                 #expect(x.map(\.probabilities) == y.map(\.probabilities), "\(a.scenario) \(role)")
                 #expect(x.map(\.sampleID) == golden.sampleIDs)
             }
-            #expect(a.baseline.accuracy == b.baseline.accuracy && a.candidate.ece == b.candidate.ece)
+            #expect(a.baseline.accuracy == b.baseline.accuracy && a.candidate.calibration.ece == b.candidate.calibration.ece)
             #expect(a.verdicts.map(\.passed) == b.verdicts.map(\.passed))
         }
         #expect(one.environment.workers == 1 && two.environment.workers == 2)
@@ -90,7 +91,7 @@ struct RunnerTests {
         // no delta anywhere and the gate passes.
         for s in second.scenarios {
             #expect(second.outcomes(s.scenario, .baseline).map(\.probabilities) == second.outcomes(s.scenario, .candidate).map(\.probabilities))
-            #expect(s.baseline.confusion == s.candidate.confusion && s.baseline.ece == s.candidate.ece)
+            #expect(s.baseline.confusion == s.candidate.confusion && s.baseline.calibration.ece == s.candidate.calibration.ece)
         }
         #expect(second.passed)
 
@@ -142,16 +143,4 @@ struct RunnerTests {
 extension URL {
     /// Sample ids of the golden set in this folder, in manifest order.
     var sampleIDs: [String] { (try? GoldenSet.load(self).samples.map(\.id)) ?? [] }
-}
-
-func asyncInputError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> String {
-    do {
-        try await body()
-        Issue.record("expected an InputError, nothing was thrown", sourceLocation: sourceLocation)
-    } catch let error as InputError {
-        return error.message
-    } catch {
-        Issue.record("expected an InputError, got \(error)", sourceLocation: sourceLocation)
-    }
-    return ""
 }

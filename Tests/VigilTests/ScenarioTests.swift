@@ -1,6 +1,7 @@
 import Foundation
 import CVBridge
 import Testing
+import VigilTestSupport
 @testable import Vigil
 
 @Suite("Scenarios: determinism and what each transform does")

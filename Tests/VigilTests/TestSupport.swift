@@ -1,23 +1,7 @@
 import Foundation
 import Testing
+import VigilTestSupport
 @testable import Vigil
-
-/// Paths inside the repository, found from this file's location.
-enum Repository {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
-
-    static func fixture(_ name: String) -> URL { url("Tests/VigilTests/Fixtures/\(name)") }
-}
-
-/// A fresh temporary folder per call, removed by the caller via `defer`.
-func temporaryFolder(_ label: String = "vigil-test") throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// Copies `count` samples of the bundled digits golden set (every `step`-th) into a new golden
 /// set folder, so tests can run quickly and damage their copy freely.
@@ -66,15 +50,3 @@ func writeSuite(in folder: URL, goldenSet: URL, scenarios: String = "[clean, low
     return url
 }
 
-/// Expects `body` to throw an `InputError` and returns its message.
-func inputError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> String {
-    do {
-        try body()
-        Issue.record("expected an InputError, nothing was thrown", sourceLocation: sourceLocation)
-    } catch let error as InputError {
-        return error.message
-    } catch {
-        Issue.record("expected an InputError, got \(error)", sourceLocation: sourceLocation)
-    }
-    return ""
-}

@@ -1,11 +1,11 @@
 import Foundation
 import Testing
+import VigilTestSupport
 import Vigil
 
 /// Runs the built `vigil` binary the way users and CI do, and checks exit codes and messages.
 struct CLI {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = Repository.root
 
     /// The binary sits beside the test bundle in the build folder.
     static let binary: URL = {

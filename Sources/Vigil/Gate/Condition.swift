@@ -1,7 +1,8 @@
 import Foundation
 
 /// A rule the candidate must satisfy, as data: a metric, the scenarios it applies to, and
-/// either an absolute bound or an allowed regression against the baseline.
+/// either an absolute bound or an allowed regression against the baseline, optionally judged
+/// with statistics so that noise does not fail a gate.
 ///
 /// ```yaml
 /// - metric: accuracy          # absolute bound on the candidate
@@ -10,6 +11,10 @@ import Foundation
 /// - metric: accuracy          # "no scenario regresses by more than 1 point"
 ///   scenario: all
 ///   max_regression: 0.01      # in the metric's own units: 0.01 = 1 percentage point
+///   significance: 0.05        # ...and fail only if the regression is significant (p < 0.05)
+/// - metric: ece               # fail only if the whole confidence interval of the regression
+///   scenario: low-light       # lies beyond 1 point ("the upper CI bound of the delta is
+///   ci_max_regression: 0.01   # below −1 point" for a metric where higher is better)
 /// ```
 public struct Condition: Sendable, Hashable, Codable {
     public enum Rule: String, Sendable, Hashable, Codable, CaseIterable {
@@ -18,6 +23,9 @@ public struct Condition: Sendable, Hashable, Codable {
         /// The candidate may be worse than the baseline by at most `threshold` (in the direction
         /// the metric gets worse: lower accuracy, higher FPR, …).
         case maxRegression = "max_regression"
+        /// Fails only when the paired-bootstrap confidence interval of the regression lies
+        /// entirely beyond `threshold`.
+        case ciMaxRegression = "ci_max_regression"
     }
 
     public var metric: MetricKey
@@ -25,16 +33,27 @@ public struct Condition: Sendable, Hashable, Codable {
     public var scenario: String
     public var rule: Rule
     public var threshold: Double
+    /// With `max_regression`: the regression must also be significant at this level (paired
+    /// test: McNemar's exact test for accuracy, paired bootstrap otherwise) to fail.
+    public var significance: Double?
+    /// Confidence level of intervals for `ci_max_regression` (default 0.95).
+    public var confidence: Double?
     /// Where the condition is written, `file:line`, for messages.
     public var source: String
 
-    public init(metric: MetricKey, scenario: String, rule: Rule, threshold: Double, source: String = "") {
+    public init(metric: MetricKey, scenario: String, rule: Rule, threshold: Double, significance: Double? = nil,
+                confidence: Double? = nil, source: String = "") {
         self.metric = metric
         self.scenario = scenario
         self.rule = rule
         self.threshold = threshold
+        self.significance = significance
+        self.confidence = confidence
         self.source = source
     }
+
+    /// Whether judging this condition needs the paired comparison (interval and p-value).
+    public var needsStatistics: Bool { significance != nil || rule == .ciMaxRegression }
 
     /// Whether this condition covers `candidate`.
     public func applies(to candidate: Scenario) -> Bool {
@@ -47,7 +66,11 @@ public struct Condition: Sendable, Hashable, Codable {
         switch rule {
         case .atLeast: return "\(metric) ≥ \(bound) on \(scenario)"
         case .atMost: return "\(metric) ≤ \(bound) on \(scenario)"
-        case .maxRegression: return "\(metric) regresses by ≤ \(Formatting.delta(threshold, metric.metric)) vs baseline on \(scenario)"
+        case .maxRegression:
+            let test = significance.map { " unless not significant at α = \($0)" } ?? ""
+            return "\(metric) regresses by ≤ \(Formatting.delta(threshold, metric.metric)) vs baseline on \(scenario)\(test)"
+        case .ciMaxRegression:
+            return "\(metric): the \(Int(((confidence ?? 0.95) * 100).rounded()))% CI of the regression reaches ≤ \(Formatting.delta(threshold, metric.metric)) on \(scenario)"
         }
     }
 }
@@ -60,6 +83,10 @@ public struct ConditionVerdict: Sendable, Hashable, Codable {
     public var candidate: Double?
     /// candidate − baseline, when both are defined.
     public var delta: Double?
+    /// The paired-bootstrap interval of the delta and the paired test's p-value, for
+    /// conditions that use statistics.
+    public var interval: Interval?
+    public var pValue: Double?
     public var passed: Bool
     /// One sentence: the numbers, the bound, and the outcome.
     public var explanation: String
@@ -70,8 +97,11 @@ public struct ConditionVerdict: Sendable, Hashable, Codable {
 public enum Gate {
     static let slack = 1e-12
 
-    public static func evaluate(_ condition: Condition, scenario: Scenario,
-                                baseline: ClassificationMetrics, candidate: ClassificationMetrics) -> ConditionVerdict {
+    /// Judges one condition on one scenario. `paired` is the paired comparison of the
+    /// condition's metric (needed when the condition uses statistics; see
+    /// `Condition.needsStatistics`).
+    public static func evaluate(_ condition: Condition, scenario: Scenario, baseline: ClassificationMetrics,
+                                candidate: ClassificationMetrics, paired: PairedDelta? = nil) -> ConditionVerdict {
         let key = condition.metric
         let metric = key.metric
         let b = baseline.value(key), c = candidate.value(key)
@@ -79,6 +109,7 @@ public enum Gate {
         let subject = "\(key) on \(scenario.id)"
         func verdict(_ passed: Bool, _ text: String) -> ConditionVerdict {
             ConditionVerdict(condition: condition, scenario: scenario.id, baseline: b, candidate: c, delta: delta,
+                             interval: paired?.interval, pValue: paired?.pValue,
                              passed: passed, explanation: "\(subject): \(text) — \(passed ? "pass" : "FAIL")")
         }
         guard let c else {
@@ -92,18 +123,48 @@ public enum Gate {
         case .atMost:
             let passed = c <= condition.threshold + slack
             return verdict(passed, "candidate \(shown) \(passed ? "≤" : ">") \(Formatting.value(condition.threshold, metric)) allowed")
-        case .maxRegression:
+        case .maxRegression, .ciMaxRegression:
             guard let b, let delta else {
                 return verdict(false, "undefined for the baseline\(undefinedReason(key, baseline)); no regression can be measured")
             }
-            let regression = metric.higherIsBetter ? -delta : delta
-            let passed = regression <= condition.threshold + slack
-            let change = "candidate \(shown) vs baseline \(Formatting.value(b, metric)) (\(Formatting.signedDelta(delta, metric)))"
+            // A regression is a change in the direction the metric gets worse.
+            let sign = metric.higherIsBetter ? -1.0 : 1.0
+            let regression = sign * delta
             let allowed = Formatting.delta(condition.threshold, metric)
-            if regression <= 0 {
-                return verdict(passed, "\(change), no regression")
+            var change = "candidate \(shown) vs baseline \(Formatting.value(b, metric)) (\(Formatting.signedDelta(delta, metric))"
+            if let interval = paired?.interval {
+                change += "; \(Int((interval.level * 100).rounded()))% CI \(Formatting.signedDelta(interval.lower, metric)) … \(Formatting.signedDelta(interval.upper, metric))"
             }
-            return verdict(passed, "\(change), a regression of \(Formatting.delta(regression, metric)) \(passed ? "≤" : ">") \(allowed) allowed")
+            if let p = paired?.pValue {
+                change += "; \(paired?.test == "mcnemar-exact" ? "McNemar" : "bootstrap") p \(p < 0.0001 ? "" : "= ")\(Formatting.pValue(p))"
+            }
+            change += ")"
+            if condition.rule == .ciMaxRegression {
+                guard let interval = paired?.interval else {
+                    return verdict(false, "\(change); no confidence interval could be computed, so the condition cannot be judged")
+                }
+                // The regression's interval is the delta's, mirrored for higher-is-better metrics.
+                let nearest = min(sign * interval.lower, sign * interval.upper)
+                let passed = nearest <= condition.threshold + slack
+                return verdict(passed, passed
+                    ? "\(change), the interval reaches a regression of only \(Formatting.delta(max(nearest, 0), metric)) ≤ \(allowed) allowed"
+                    : "\(change), the whole interval is a regression beyond \(allowed) allowed")
+            }
+            if regression <= 0 {
+                return verdict(true, "\(change), no regression")
+            }
+            let beyond = regression > condition.threshold + slack
+            let regressed = "a regression of \(Formatting.delta(regression, metric))"
+            guard beyond else { return verdict(true, "\(change), \(regressed) ≤ \(allowed) allowed") }
+            if let alpha = condition.significance {
+                guard let p = paired?.pValue else {
+                    return verdict(false, "\(change), \(regressed) > \(allowed) allowed; no p-value could be computed")
+                }
+                return p < alpha
+                    ? verdict(false, "\(change), \(regressed) > \(allowed) allowed and significant at α = \(alpha)")
+                    : verdict(true, "\(change), \(regressed) > \(allowed) allowed but not significant at α = \(alpha)")
+            }
+            return verdict(false, "\(change), \(regressed) > \(allowed) allowed")
         }
     }
 
@@ -139,6 +200,11 @@ public enum Formatting {
         case .throughput: return String(format: "%.0f/s", value)
         default: return String(format: "%.4f", value)
         }
+    }
+
+    /// p-values: four decimals, or "< 0.0001".
+    public static func pValue(_ p: Double) -> String {
+        p < 0.0001 ? "< 0.0001" : String(format: "%.4f", p)
     }
 
     public static func signedDelta(_ value: Double?, _ metric: Metric) -> String {

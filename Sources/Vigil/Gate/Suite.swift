@@ -36,12 +36,15 @@ public struct Suite: Sendable {
     public var batchSize: Int
     /// Parallel workers; nil means one per core.
     public var workers: Int?
+    /// Bootstrap replicates for intervals and paired tests (0: none).
+    public var bootstrap: Int
     public var scenarios: [Scenario]
     public var conditions: [Condition]
 
     static let topKeys = ["suite", "golden_set", "baseline", "candidate", "seed", "primary_metric",
-                          "batch_size", "workers", "scenarios", "conditions"]
+                          "batch_size", "workers", "bootstrap", "scenarios", "conditions"]
     static let conditionKeys = ["metric", "class", "scenario"] + Condition.Rule.allCases.map(\.rawValue)
+        + ["significance", "confidence"]
 
     /// Reads and checks a suite file. Every problem is one `InputError` line naming the file and
     /// line, with the closest valid name for misspelt keys, metrics and scenarios.
@@ -64,6 +67,11 @@ public struct Suite: Sendable {
         }
 
         let conditions = try top["conditions"]?.sequence("conditions").map { try parseCondition($0, scenarios: scenarios) } ?? []
+        let bootstrapValue = top["bootstrap"]
+        let bootstrap = try bootstrapValue?.int("bootstrap", in: 0...1_000_000) ?? 1000
+        if bootstrap == 0, let needing = conditions.first(where: \.needsStatistics) {
+            throw (bootstrapValue ?? document).error("bootstrap is 0, but the condition at \(needing.source) needs intervals or p-values")
+        }
         let seedValue = try top.required("seed")
         let seed = try seedValue.int("seed")
         guard seed >= 0 else { throw seedValue.error("seed must be zero or positive") }
@@ -82,6 +90,7 @@ public struct Suite: Sendable {
             workers: try top["workers"].flatMap { value in
                 (try? value.string("workers")) == "auto" ? nil : try value.int("workers", in: 1...256)
             },
+            bootstrap: bootstrap,
             scenarios: scenarios,
             conditions: conditions)
     }
@@ -133,8 +142,20 @@ public struct Suite: Sendable {
         }
         let thresholdValue = entry[rule.rawValue]!
         let threshold = try thresholdValue.double(rule.rawValue)
-        if rule == .maxRegression && threshold < 0 {
-            throw thresholdValue.error("max_regression must be zero or positive")
+        if (rule == .maxRegression || rule == .ciMaxRegression) && threshold < 0 {
+            throw thresholdValue.error("\(rule.rawValue) must be zero or positive")
+        }
+        func level(_ key: String, allowedWith allowed: Condition.Rule) throws -> Double? {
+            guard let value = entry[key] else { return nil }
+            guard rule == allowed else { throw value.error("'\(key)' goes with '\(allowed.rawValue)'") }
+            let level = try value.double(key)
+            guard level > 0 && level < 1 else { throw value.error("\(key) must be between 0 and 1, e.g. 0.05") }
+            return level
+        }
+        let significance = try level("significance", allowedWith: .maxRegression)
+        let confidence = try level("confidence", allowedWith: .ciMaxRegression)
+        if (significance != nil || rule == .ciMaxRegression) && !metric.metric.isResampleable {
+            throw try entry.required("metric").error("'\(metric)' cannot be bootstrapped (rank-based or latency), so it cannot be judged with significance or intervals")
         }
         let selectorValue = try entry.required("scenario")
         let selector = try selectorValue.string("scenario")
@@ -142,8 +163,8 @@ public struct Suite: Sendable {
         guard valid.contains(selector) else {
             throw selectorValue.error("scenario '\(selector)' is not in this suite" + Suggestion.hint(for: selector, in: valid))
         }
-        return Condition(metric: metric, scenario: selector, rule: rule, threshold: threshold,
-                         source: "\(value.file):\(value.line)")
+        return Condition(metric: metric, scenario: selector, rule: rule, threshold: threshold, significance: significance,
+                         confidence: confidence, source: "\(value.file):\(value.line)")
     }
 
     private static func orderedUnique(_ names: [String]) -> [String] {

@@ -19,28 +19,73 @@ public struct Outcome: Sendable, Hashable, Codable {
         self.label = label
         self.probabilities = probabilities
         self.latencyMs = latencyMs
-        var best = 0
-        for index in probabilities.indices where probabilities[index] > probabilities[best] {
-            best = index
-        }
-        predicted = best
-        confidence = probabilities.isEmpty ? 0 : probabilities[best]
+        predicted = argmax(probabilities)
+        confidence = probabilities.isEmpty ? 0 : probabilities[predicted]
     }
 }
 
-/// Per-class results, one-vs-rest at the argmax prediction.
+/// Index of the largest value, the first one on ties (numpy's argmax).
+func argmax<C: RandomAccessCollection>(_ values: C) -> Int where C.Element: Comparable, C.Index == Int {
+    var best = values.startIndex
+    for index in values.indices where values[index] > values[best] {
+        best = index
+    }
+    return best - values.startIndex
+}
+
+/// Per-class results, one-vs-rest. Undefined values (a zero denominator) are nil, as
+/// scikit-learn reports them with `zero_division=np.nan`.
 public struct ClassMetrics: Sendable, Hashable, Codable {
     public var className: String
     /// Samples whose label is this class (TP + FN).
     public var support: Int
-    /// Samples predicted as this class (TP + FP).
+    /// Samples predicted as this class at the argmax (TP + FP).
     public var predicted: Int
-    public var precision: Double
-    public var recall: Double
-    public var f1: Double
-    /// nil when undefined (no negatives for FPR, no positives for FNR).
+    /// At the argmax: TP / (TP + FP), TP / (TP + FN), 2TP / (2TP + FP + FN).
+    public var precision: Double?
+    public var recall: Double?
+    public var f1: Double?
+    /// FP / (FP + TN) and FN / (FN + TP), at the argmax or, when the metrics were computed with
+    /// a threshold, for "p(class) ≥ threshold".
     public var fpr: Double?
     public var fnr: Double?
+    /// One-vs-rest ROC AUC and average precision of p(class); nil without positives or negatives
+    /// (AUC) or without positives (AP).
+    public var rocAUC: Double?
+    public var averagePrecision: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case className = "class", support, predicted, precision, recall, f1, fpr, fnr
+        case rocAUC = "roc_auc", averagePrecision = "average_precision"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(className, forKey: .className)
+        try c.encode(support, forKey: .support)
+        try c.encode(predicted, forKey: .predicted)
+        try c.encode(precision, forKey: .precision)
+        try c.encode(recall, forKey: .recall)
+        try c.encode(f1, forKey: .f1)
+        try c.encode(fpr, forKey: .fpr)
+        try c.encode(fnr, forKey: .fnr)
+        try c.encode(rocAUC, forKey: .rocAUC)
+        try c.encode(averagePrecision, forKey: .averagePrecision)
+    }
+}
+
+/// Precision, recall and F1 averaged over classes.
+public struct Averages: Sendable, Hashable, Codable {
+    public var precision: Double?
+    public var recall: Double?
+    public var f1: Double?
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(precision, forKey: .precision)
+        try c.encode(recall, forKey: .recall)
+        try c.encode(f1, forKey: .f1)
+    }
 }
 
 /// One bin of a reliability diagram.
@@ -52,22 +97,85 @@ public struct ReliabilityBin: Sendable, Hashable, Codable {
     public var confidence: Double?
     /// Share of the bin's samples that were predicted correctly; nil for an empty bin.
     public var accuracy: Double?
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(lower, forKey: .lower)
+        try c.encode(upper, forKey: .upper)
+        try c.encode(count, forKey: .count)
+        try c.encode(confidence, forKey: .confidence)
+        try c.encode(accuracy, forKey: .accuracy)
+    }
 }
 
-/// Everything Vigil computes for a classifier on one scenario.
+/// Calibration of the predicted probabilities (definitions in docs/METRICS.md).
+public struct CalibrationMetrics: Sendable, Hashable, Codable {
+    public var ece: Double?
+    public var mce: Double?
+    public var rmsce: Double?
+    public var adaptiveECE: Double?
+    public var classwiseECE: Double?
+    public var brier: Double?
+    public var nll: Double?
+    public var bins: [ReliabilityBin]
+
+    enum CodingKeys: String, CodingKey {
+        case ece, mce, rmsce, adaptiveECE = "adaptive_ece", classwiseECE = "classwise_ece", brier, nll, bins
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(ece, forKey: .ece)
+        try c.encode(mce, forKey: .mce)
+        try c.encode(rmsce, forKey: .rmsce)
+        try c.encode(adaptiveECE, forKey: .adaptiveECE)
+        try c.encode(classwiseECE, forKey: .classwiseECE)
+        try c.encode(brier, forKey: .brier)
+        try c.encode(nll, forKey: .nll)
+        try c.encode(bins, forKey: .bins)
+    }
+}
+
+/// Everything Vigil computes for a classifier on one set of samples. Encoded with the keys of
+/// `vigil score classification --json`; undefined values are `null`.
 public struct ClassificationMetrics: Sendable, Hashable, Codable {
     public var n: Int
     public var accuracy: Double?
-    public var macroF1: Double?
+    /// Present when there are at least 5 classes.
+    public var top5Accuracy: Double?
+    public var macro: Averages
+    public var weighted: Averages
     public var perClass: [ClassMetrics]
     /// Rows are true classes, columns predicted classes.
     public var confusion: [[Int]]
-    public var ece: Double?
-    public var brier: Double?
-    public var reliability: [ReliabilityBin]
+    public var calibration: CalibrationMetrics
+    /// The probability threshold FPR and FNR were computed at; nil for the argmax.
+    public var threshold: Double?
     public var latencyP50Ms: Double?
     public var latencyP95Ms: Double?
     public var throughputIPS: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case n, accuracy, top5Accuracy = "top5_accuracy", macro, weighted, perClass = "per_class"
+        case confusion = "confusion_matrix", calibration, threshold
+        case latencyP50Ms = "latency_p50_ms", latencyP95Ms = "latency_p95_ms", throughputIPS = "throughput_ips"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(n, forKey: .n)
+        try c.encode(accuracy, forKey: .accuracy)
+        if let top5Accuracy { try c.encode(top5Accuracy, forKey: .top5Accuracy) }
+        try c.encode(macro, forKey: .macro)
+        try c.encode(weighted, forKey: .weighted)
+        try c.encode(perClass, forKey: .perClass)
+        try c.encode(confusion, forKey: .confusion)
+        try c.encode(calibration, forKey: .calibration)
+        try c.encode(threshold, forKey: .threshold)
+        try c.encodeIfPresent(latencyP50Ms, forKey: .latencyP50Ms)
+        try c.encodeIfPresent(latencyP95Ms, forKey: .latencyP95Ms)
+        try c.encodeIfPresent(throughputIPS, forKey: .throughputIPS)
+    }
 
     /// The value of `key`; nil when it is undefined or the class is unknown.
     public func value(_ key: MetricKey) -> Double? {
@@ -77,52 +185,105 @@ public struct ClassificationMetrics: Sendable, Hashable, Codable {
         }
         switch key.metric {
         case .accuracy: return accuracy
-        case .macroF1: return macroF1
+        case .top5Accuracy: return top5Accuracy
+        case .macroPrecision: return macro.precision
+        case .macroRecall: return macro.recall
+        case .macroF1: return macro.f1
+        case .weightedF1: return weighted.f1
         case .precision: return perClass { $0.precision }
         case .recall: return perClass { $0.recall }
         case .f1: return perClass { $0.f1 }
         case .fpr: return perClass { $0.fpr }
         case .fnr: return perClass { $0.fnr }
-        case .ece: return ece
-        case .brier: return brier
+        case .rocAUC: return perClass { $0.rocAUC }
+        case .averagePrecision: return perClass { $0.averagePrecision }
+        case .ece: return calibration.ece
+        case .mce: return calibration.mce
+        case .rmsce: return calibration.rmsce
+        case .adaptiveECE: return calibration.adaptiveECE
+        case .classwiseECE: return calibration.classwiseECE
+        case .brier: return calibration.brier
+        case .nll: return calibration.nll
         case .latencyP50: return latencyP50Ms
         case .latencyP95: return latencyP95Ms
         case .throughput: return throughputIPS
+        case .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR: return nil
         }
     }
 }
 
-/// Accumulates classification outcomes one at a time; accumulators over disjoint parts of a
-/// golden set can be merged, and the merged result equals the single-pass result exactly
-/// (counts are integers and every floating-point sum is an `ExactSum`).
+/// Collects classification samples (label, class probabilities, optional latency) and computes
+/// `ClassificationMetrics`. Accumulators over disjoint parts of a data set merge by appending,
+/// and the merged result equals the single-pass result exactly: counts are integers, every
+/// floating-point sum is an order-independent `ExactSum`, and the rank-based metrics sort into
+/// a canonical order.
 ///
-/// Calibration follows torchmetrics' `multiclass_calibration_error` (top-label, `norm="l1"`):
-/// confidence = max probability; bins are `torch.linspace(0, 1, bins + 1)` in float32; a
-/// confidence c falls in bin i when edge[i] ≤ c < edge[i+1]. Deliberate difference: a confidence
-/// of exactly 1.0 goes into the last bin. (torchmetrics' bucketize puts it in an extra bin of its
-/// own — torchmetrics issue #3510 — which changes ECE whenever a model is fully confident.)
-/// ECE = Σ_b (n_b / N) |accuracy_b − confidence_b|.
+/// ```swift
+/// var accumulator = ClassificationAccumulator(classes: ["cat", "dog"])
+/// accumulator.add(label: 0, probabilities: [0.8, 0.2])
+/// let metrics = accumulator.compute()
+/// ```
 public struct ClassificationAccumulator: Sendable {
     public let classes: [String]
     public let binCount: Int
-    private let edges: [Float]
-
-    private var confusion: [Int]
-    private var binCounts: [Int]
-    private var binCorrect: [Int]
-    private var binConfidence: [ExactSum]
-    private var brierSum = ExactSum()
-    private var latencies: [Double] = []
+    /// One label per sample.
+    public private(set) var labels: [Int] = []
+    /// Row-major, `classes.count` probabilities per sample.
+    public private(set) var probabilities: [Double] = []
+    /// Empty, or one latency per sample.
+    public private(set) var latencies: [Double] = []
 
     public init(classes: [String], bins: Int = 15) {
-        precondition(bins >= 1)
+        precondition(bins >= 1 && !classes.isEmpty)
         self.classes = classes
         binCount = bins
-        edges = Self.linspaceFloat32(bins + 1)
-        confusion = Array(repeating: 0, count: classes.count * classes.count)
-        binCounts = Array(repeating: 0, count: bins)
-        binCorrect = Array(repeating: 0, count: bins)
-        binConfidence = Array(repeating: ExactSum(), count: bins)
+    }
+
+    public var count: Int { labels.count }
+
+    public mutating func add(label: Int, probabilities row: [Double], latencyMs: Double? = nil) {
+        precondition(row.count == classes.count, "a sample has \(row.count) probabilities for \(classes.count) classes")
+        precondition(classes.indices.contains(label), "label \(label) is not a class index")
+        precondition((latencyMs != nil) == (latencies.count == labels.count) || labels.isEmpty,
+                     "either every sample has a latency or none has")
+        labels.append(label)
+        probabilities.append(contentsOf: row)
+        if let latencyMs { latencies.append(latencyMs) }
+    }
+
+    public mutating func add(_ outcome: Outcome) {
+        add(label: outcome.label, probabilities: outcome.probabilities.map(Double.init), latencyMs: outcome.latencyMs)
+    }
+
+    public mutating func merge(_ other: ClassificationAccumulator) {
+        precondition(other.classes == classes && other.binCount == binCount, "accumulators differ in classes or bins")
+        labels += other.labels
+        probabilities += other.probabilities
+        latencies += other.latencies
+    }
+
+    /// - Parameter threshold: when given, FPR and FNR count a sample as predicted positive for a
+    ///   class when its probability is at least `threshold`, instead of at the argmax.
+    public func compute(threshold: Double? = nil) -> ClassificationMetrics {
+        let table = ClassificationTable(accumulator: self)
+        let aggregates = ClassificationAggregates(table: table, threshold: threshold, weights: nil)
+        var metrics = aggregates.finalize(classes: classes, edges: table.edges)
+        metrics.threshold = threshold
+        metrics.calibration.adaptiveECE = table.adaptiveECE()
+        for c in classes.indices {
+            let (auc, ap) = table.ranking(of: c)
+            metrics.perClass[c].rocAUC = auc
+            metrics.perClass[c].averagePrecision = ap
+        }
+        if latencies.count == labels.count, !latencies.isEmpty {
+            let sorted = latencies.sorted()
+            var total = ExactSum()
+            for value in sorted { total.add(value) }
+            metrics.latencyP50Ms = Self.percentile(sorted, 0.50)
+            metrics.latencyP95Ms = Self.percentile(sorted, 0.95)
+            metrics.throughputIPS = total.value > 0 ? Double(sorted.count) / (total.value / 1000) : nil
+        }
+        return metrics
     }
 
     /// `torch.linspace(0, 1, count)` in float32: the first half counts up from 0, the second
@@ -133,98 +294,9 @@ public struct ClassificationAccumulator: Sendable {
         return (0..<count).map { i in i < half ? Float(i) * step : 1 - step * Float(count - 1 - i) }
     }
 
-    /// The bin of a confidence: the last edge ≤ c, with 1.0 (and anything above) in the last bin.
-    func bin(of confidence: Float) -> Int {
-        var low = 0, high = binCount  // edges[low] <= c is the invariant for c >= 0
-        while high - low > 1 {
-            let mid = (low + high) / 2
-            if edges[mid] <= confidence { low = mid } else { high = mid }
-        }
-        return low
-    }
-
-    public var count: Int { binCounts.reduce(0, +) }
-
-    public mutating func add(_ outcome: Outcome) {
-        precondition(outcome.probabilities.count == classes.count, "outcome has the wrong number of classes")
-        confusion[outcome.label * classes.count + outcome.predicted] += 1
-        let b = bin(of: outcome.confidence)
-        binCounts[b] += 1
-        if outcome.correct { binCorrect[b] += 1 }
-        binConfidence[b].add(Double(outcome.confidence))
-        var squares = 0.0
-        for (index, p) in outcome.probabilities.enumerated() {
-            let target = index == outcome.label ? 1.0 : 0.0
-            squares += (Double(p) - target) * (Double(p) - target)
-        }
-        brierSum.add(squares)
-        latencies.append(outcome.latencyMs)
-    }
-
-    public mutating func merge(_ other: ClassificationAccumulator) {
-        precondition(other.classes == classes && other.binCount == binCount, "accumulators differ in classes or bins")
-        for i in confusion.indices { confusion[i] += other.confusion[i] }
-        for b in 0..<binCount {
-            binCounts[b] += other.binCounts[b]
-            binCorrect[b] += other.binCorrect[b]
-            binConfidence[b].merge(other.binConfidence[b])
-        }
-        brierSum.merge(other.brierSum)
-        latencies += other.latencies
-    }
-
-    public func compute() -> ClassificationMetrics {
-        let k = classes.count
-        let n = count
-        func ratio(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
-        let rows = (0..<k).map { Array(confusion[($0 * k)..<(($0 + 1) * k)]) }
-        let correct = (0..<k).reduce(0) { $0 + rows[$1][$1] }
-        var perClass: [ClassMetrics] = []
-        for c in 0..<k {
-            let tp = rows[c][c]
-            let support = rows[c].reduce(0, +)
-            let predicted = (0..<k).reduce(0) { $0 + rows[$1][c] }
-            let fp = predicted - tp, fn = support - tp, tn = n - tp - fp - fn
-            let precision = ratio(tp, predicted) ?? 0
-            let recall = ratio(tp, support) ?? 0
-            // F1 = 2TP / (2TP + FP + FN): equal to the harmonic mean and defined as 0 when both are 0.
-            let f1 = ratio(2 * tp, 2 * tp + fp + fn) ?? 0
-            perClass.append(ClassMetrics(className: classes[c], support: support, predicted: predicted,
-                                         precision: precision, recall: recall, f1: f1,
-                                         fpr: ratio(fp, fp + tn), fnr: ratio(fn, fn + tp)))
-        }
-        var reliability: [ReliabilityBin] = []
-        var eceSum = ExactSum()
-        for b in 0..<binCount {
-            let count = binCounts[b]
-            let confidence = count == 0 ? nil : binConfidence[b].value / Double(count)
-            let accuracy = ratio(binCorrect[b], count)
-            reliability.append(ReliabilityBin(lower: Double(edges[b]), upper: Double(edges[b + 1]), count: count,
-                                              confidence: confidence, accuracy: accuracy))
-            if let confidence, let accuracy {
-                eceSum.add(Double(count) / Double(n) * abs(accuracy - confidence))
-            }
-        }
-        let sorted = latencies.sorted()
-        var latencyTotal = ExactSum()
-        for value in sorted { latencyTotal.add(value) }
-        return ClassificationMetrics(
-            n: n,
-            accuracy: ratio(correct, n),
-            macroF1: k == 0 || n == 0 ? nil : perClass.reduce(0) { $0 + $1.f1 } / Double(k),
-            perClass: perClass,
-            confusion: rows,
-            ece: n == 0 ? nil : eceSum.value,
-            brier: n == 0 ? nil : brierSum.value / Double(n),
-            reliability: reliability,
-            latencyP50Ms: Self.percentile(sorted, 0.50),
-            latencyP95Ms: Self.percentile(sorted, 0.95),
-            throughputIPS: latencyTotal.value > 0 ? Double(n) / (latencyTotal.value / 1000) : nil)
-    }
-
     /// numpy's default percentile ("linear"): position q·(n−1) between order statistics,
     /// interpolated the way numpy's `_lerp` does (from the nearer end), so results match bit for bit.
-    static func percentile(_ sorted: [Double], _ q: Double) -> Double? {
+    public static func percentile(_ sorted: [Double], _ q: Double) -> Double? {
         guard !sorted.isEmpty else { return nil }
         let position = q * Double(sorted.count - 1)
         let lower = Int(position.rounded(.down))

@@ -1,30 +1,49 @@
-/// The metrics a suite's conditions and reports can name.
-///
-/// Definitions (classification, one-vs-rest per class at the argmax prediction):
-/// - `accuracy`: share of samples whose argmax class is the label.
-/// - `precision`, `recall`, `f1`: as scikit-learn's `precision_recall_fscore_support`, with 0
-///   where the denominator is 0 (scikit-learn's `zero_division=0`).
-/// - `macro_f1`: unweighted mean of per-class F1 over all classes.
-/// - `fpr` = FP / (FP + TN), `fnr` = FN / (FN + TP); undefined (null) when the denominator is 0.
-/// - `ece`: top-label expected calibration error, 15 equal-width bins (see
-///   `ClassificationAccumulator`).
-/// - `brier`: mean over samples of Σ_k (p_k − y_k)², y one-hot (range 0…2).
-/// - `latency_p50_ms`, `latency_p95_ms`: percentiles of per-image inference latency, linear
-///   interpolation between order statistics (numpy's default).
-/// - `throughput_ips`: images per second of inference time (n / Σ latency), for one worker.
+/// The metrics a suite's conditions and reports can name. Definitions, with formulas, are in
+/// docs/METRICS.md; in short (classification, one-vs-rest per class):
+/// - `accuracy`, `top5_accuracy` (scikit-learn's `top_k_accuracy_score` tie order);
+/// - `precision`, `recall`, `f1` per class at the argmax and their `macro_*` / `weighted_f1`
+///   averages, as scikit-learn's `precision_recall_fscore_support` with `zero_division=np.nan`
+///   (undefined values are null and left out of averages);
+/// - `fpr` = FP / (FP + TN), `fnr` = FN / (FN + TP);
+/// - `roc_auc`, `average_precision` per class (scikit-learn's one-vs-rest definitions);
+/// - `ece`, `mce`, `rmsce` (top-label, 15 equal-width bins, torchmetrics' edges, 1.0 in the last
+///   bin), `adaptive_ece` (equal-mass bins), `classwise_ece`, `brier`, `nll`;
+/// - `latency_p50_ms`, `latency_p95_ms`, `throughput_ips` (per-image inference latency).
 public enum Metric: String, Sendable, Codable, CaseIterable {
     case accuracy
+    case top5Accuracy = "top5_accuracy"
+    case macroPrecision = "macro_precision"
+    case macroRecall = "macro_recall"
     case macroF1 = "macro_f1"
+    case weightedF1 = "weighted_f1"
     case precision, recall, f1, fpr, fnr
-    case ece, brier
+    case rocAUC = "roc_auc"
+    case averagePrecision = "average_precision"
+    case ece, mce, rmsce
+    case adaptiveECE = "adaptive_ece"
+    case classwiseECE = "classwise_ece"
+    case brier, nll
     case latencyP50 = "latency_p50_ms"
     case latencyP95 = "latency_p95_ms"
     case throughput = "throughput_ips"
+    // Detection (COCO): mean AP over categories at IoU .50:.95, .50, .75; AR with 100
+    // detections; per category AP, AP50 and the image-level false positive rate.
+    case map, map50, map75, ar100
+    case ap, ap50
+    case imageFPR = "image_fpr"
 
     /// Metrics that need a `class:`.
     public var isPerClass: Bool {
         switch self {
-        case .precision, .recall, .f1, .fpr, .fnr: true
+        case .precision, .recall, .f1, .fpr, .fnr, .rocAUC, .averagePrecision, .ap, .ap50, .imageFPR: true
+        default: false
+        }
+    }
+
+    /// Metrics of object detection rather than classification.
+    public var isDetection: Bool {
+        switch self {
+        case .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR: true
         default: false
         }
     }
@@ -32,16 +51,29 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
     /// Whether a larger value is an improvement; decides the sign of a regression.
     public var higherIsBetter: Bool {
         switch self {
-        case .accuracy, .macroF1, .precision, .recall, .f1, .throughput: true
-        case .fpr, .fnr, .ece, .brier, .latencyP50, .latencyP95: false
+        case .accuracy, .top5Accuracy, .macroPrecision, .macroRecall, .macroF1, .weightedF1, .precision, .recall, .f1,
+             .rocAUC, .averagePrecision, .throughput, .map, .map50, .map75, .ar100, .ap, .ap50: true
+        case .fpr, .fnr, .ece, .mce, .rmsce, .adaptiveECE, .classwiseECE, .brier, .nll, .latencyP50, .latencyP95,
+             .imageFPR: false
         }
     }
 
     /// Shares in [0, 1], shown as percentages, whose deltas are in percentage points.
     public var isShare: Bool {
         switch self {
-        case .accuracy, .macroF1, .precision, .recall, .f1, .fpr, .fnr, .ece: true
-        case .brier, .latencyP50, .latencyP95, .throughput: false
+        case .accuracy, .top5Accuracy, .macroPrecision, .macroRecall, .macroF1, .weightedF1, .precision, .recall, .f1,
+             .fpr, .fnr, .rocAUC, .averagePrecision, .ece, .mce, .rmsce, .adaptiveECE, .classwiseECE,
+             .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR: true
+        case .brier, .nll, .latencyP50, .latencyP95, .throughput: false
+        }
+    }
+
+    /// Whether the classification bootstrap can resample it (computed from per-sample counts and
+    /// sums; the rank-based metrics, latency and detection metrics are not).
+    public var isResampleable: Bool {
+        switch self {
+        case .rocAUC, .averagePrecision, .adaptiveECE, .latencyP50, .latencyP95, .throughput: false
+        default: !isDetection
         }
     }
 }

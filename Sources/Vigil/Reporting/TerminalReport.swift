@@ -9,8 +9,15 @@ public struct ComparisonRow: Sendable {
     public var candidate: Double?
     /// candidate − baseline, when both are defined.
     public var delta: Double?
+    /// The paired-bootstrap interval of the delta at 95%, when computed.
+    public var interval: Interval?
     /// "pass" or "FAIL" from the conditions on this metric and scenario, "" when none apply.
     public var verdict: String
+
+    /// "−2.90 … −1.10 pp", or "" without an interval.
+    public var intervalText: String {
+        interval.map { "\(Formatting.signedDelta($0.lower, metric.metric)) … \(Formatting.signedDelta($0.upper, metric.metric))" } ?? ""
+    }
 }
 
 extension RunResult {
@@ -26,7 +33,7 @@ extension RunResult {
                 let b = scenario.baseline.value(key), c = scenario.candidate.value(key)
                 rows.append(ComparisonRow(
                     scenario: scenario.scenario, isFirstOfScenario: first, metric: key, baseline: b, candidate: c,
-                    delta: b.flatMap { b in c.map { $0 - b } },
+                    delta: b.flatMap { b in c.map { $0 - b } }, interval: scenario.comparison(of: key)?.interval,
                     verdict: verdicts.isEmpty ? "" : verdicts.allSatisfy(\.passed) ? "pass" : "FAIL"))
                 first = false
             }
@@ -73,13 +80,13 @@ public enum TerminalReport {
     }
 
     static func table(_ result: RunResult) -> [String] {
-        var rows: [[String]] = [["scenario", "metric", "baseline", "candidate", "delta", "verdict"]]
+        var rows: [[String]] = [["scenario", "metric", "baseline", "candidate", "delta", "95% CI of delta", "verdict"]]
         for row in result.comparisonRows {
             rows.append([row.isFirstOfScenario ? row.scenario.id : "", row.metric.description,
                          Formatting.value(row.baseline, row.metric.metric), Formatting.value(row.candidate, row.metric.metric),
-                         Formatting.signedDelta(row.delta, row.metric.metric), row.verdict])
+                         Formatting.signedDelta(row.delta, row.metric.metric), row.intervalText, row.verdict])
         }
-        return layout(rows, rightAligned: [2, 3, 4])
+        return layout(rows, rightAligned: [2, 3, 4, 5])
     }
 
     /// Pads columns to equal width (by characters, so "−" and "—" count as one).

@@ -95,17 +95,26 @@ public struct ScenarioResult: Sendable, Hashable, Codable {
     /// The run whose stored baseline outcomes were used instead of running the baseline; nil
     /// when the baseline ran in this run.
     public var baselineReusedFrom: String?
+    /// Paired comparisons (candidate − baseline, with bootstrap intervals and p-values) of the
+    /// primary metric and of the metrics conditions judge with statistics.
+    public var comparisons: [PairedDelta]
     public var verdicts: [ConditionVerdict]
 
     public var passed: Bool { verdicts.allSatisfy(\.passed) }
 
     public init(scenario: Scenario, baseline: ClassificationMetrics, candidate: ClassificationMetrics,
-                baselineReusedFrom: String?, verdicts: [ConditionVerdict]) {
+                baselineReusedFrom: String?, comparisons: [PairedDelta] = [], verdicts: [ConditionVerdict]) {
         self.scenario = scenario
         self.baseline = baseline
         self.candidate = candidate
         self.baselineReusedFrom = baselineReusedFrom
+        self.comparisons = comparisons
         self.verdicts = verdicts
+    }
+
+    /// The comparison of `metric` at a confidence level (0.95 unless a condition asked for another).
+    public func comparison(of metric: MetricKey, level: Double = 0.95) -> PairedDelta? {
+        comparisons.first { $0.metric == metric && $0.level == level }
     }
 }
 

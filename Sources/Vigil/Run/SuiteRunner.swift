@@ -149,13 +149,17 @@ public struct SuiteRunner: Sendable {
             let candidateOutcomes = computed.candidate[index]
             let baselineOutcomes = known[scenario.id]?.outcomes ?? computed.baseline[index]
             outcomes[scenario.id] = [.baseline: baselineOutcomes, .candidate: candidateOutcomes]
-            let baselineMetrics = Self.metrics(baselineOutcomes, classes: goldenSet.classes)
-            let candidateMetrics = Self.metrics(candidateOutcomes, classes: goldenSet.classes)
-            let verdicts = suite.conditions.filter { $0.applies(to: scenario) }.map {
-                Gate.evaluate($0, scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics)
+            let baseline = Self.accumulator(baselineOutcomes, classes: goldenSet.classes)
+            let candidate = Self.accumulator(candidateOutcomes, classes: goldenSet.classes)
+            let baselineMetrics = baseline.compute(), candidateMetrics = candidate.compute()
+            let comparisons = try pairedComparisons(scenario, baseline, candidate)
+            var result = ScenarioResult(scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics,
+                                        baselineReusedFrom: known[scenario.id]?.runID, comparisons: comparisons, verdicts: [])
+            result.verdicts = suite.conditions.filter { $0.applies(to: scenario) }.map { condition in
+                let paired = condition.needsStatistics ? result.comparison(of: condition.metric, level: condition.confidence ?? 0.95) : nil
+                return Gate.evaluate(condition, scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics, paired: paired)
             }
-            scenarioResults.append(ScenarioResult(scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics,
-                                                  baselineReusedFrom: known[scenario.id]?.runID, verdicts: verdicts))
+            scenarioResults.append(result)
         }
 
         return RunResult(
@@ -171,9 +175,34 @@ public struct SuiteRunner: Sendable {
     }
 
     public static func metrics(_ outcomes: [Outcome], classes: [String]) -> ClassificationMetrics {
+        accumulator(outcomes, classes: classes).compute()
+    }
+
+    static func accumulator(_ outcomes: [Outcome], classes: [String]) -> ClassificationAccumulator {
         var accumulator = ClassificationAccumulator(classes: classes)
         for outcome in outcomes { accumulator.add(outcome) }
-        return accumulator.compute()
+        return accumulator
+    }
+
+    /// Paired comparisons for one scenario: the primary metric at 95%, and every metric a
+    /// condition judges with statistics at the condition's level. Each scenario's bootstrap has
+    /// its own seed, derived from the suite's seed and the scenario id.
+    func pairedComparisons(_ scenario: Scenario, _ baseline: ClassificationAccumulator,
+                           _ candidate: ClassificationAccumulator) throws -> [PairedDelta] {
+        guard suite.bootstrap > 0 else { return [] }
+        var keysByLevel: [Double: [MetricKey]] = [:]
+        if suite.primaryMetric.metric.isResampleable { keysByLevel[0.95] = [suite.primaryMetric] }
+        for condition in suite.conditions where condition.applies(to: scenario) && condition.needsStatistics {
+            let level = condition.confidence ?? 0.95
+            if !(keysByLevel[level]?.contains(condition.metric) ?? false) { keysByLevel[level, default: []].append(condition.metric) }
+        }
+        let seed = Seeds.sample(run: suite.seed, scenario: scenario, sampleID: "bootstrap")
+        var comparisons: [PairedDelta] = []
+        for (level, keys) in keysByLevel.sorted(by: { $0.key == 0.95 ? true : $1.key == 0.95 ? false : $0.key < $1.key }) {
+            comparisons += try baseline.compare(with: candidate, keys: keys,
+                                                bootstrap: Bootstrap(replicates: suite.bootstrap, seed: seed, confidence: level))
+        }
+        return comparisons
     }
 
     /// One unit of work: a range of the manifest under one scenario.

@@ -1,0 +1,237 @@
+import Foundation
+
+/// Per-category detection results: COCO AP, and counts at one operating point.
+public struct DetectionClassMetrics: Sendable, Hashable, Codable {
+    public var categoryID: Int
+    public var name: String
+    /// AP over IoU .50:.95 and at .50 (area all, 100 detections); nil without ground truth.
+    public var ap: Double?
+    public var ap50: Double?
+    /// At the operating point (IoU threshold, score threshold): matched detections, unmatched
+    /// detections, unmatched ground truth. Crowd regions and detections on them count in none.
+    public var tp: Int
+    public var fp: Int
+    public var fn: Int
+    public var precision: Double?
+    public var recall: Double?
+    public var fnr: Double?
+
+    enum CodingKeys: String, CodingKey { case categoryID = "category_id", name, ap, ap50, tp, fp, fn, precision, recall, fnr }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(categoryID, forKey: .categoryID)
+        try c.encode(name, forKey: .name)
+        try c.encode(ap, forKey: .ap)
+        try c.encode(ap50, forKey: .ap50)
+        try c.encode(tp, forKey: .tp)
+        try c.encode(fp, forKey: .fp)
+        try c.encode(fn, forKey: .fn)
+        try c.encode(precision, forKey: .precision)
+        try c.encode(recall, forKey: .recall)
+        try c.encode(fnr, forKey: .fnr)
+    }
+}
+
+/// Image-level false positive rate of a category: of the images with no annotation of it, the
+/// share with at least one detection of it at or above the score threshold.
+public struct ImageFalsePositiveRate: Sendable, Hashable, Codable {
+    public var categoryID: Int
+    public var name: String
+    /// nil when every image has the category.
+    public var fpr: Double?
+    public var negativeImages: Int
+    public var falsePositiveImages: Int
+
+    enum CodingKeys: String, CodingKey {
+        case categoryID = "category_id", name, fpr, negativeImages = "negative_images", falsePositiveImages = "false_positive_images"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(categoryID, forKey: .categoryID)
+        try c.encode(name, forKey: .name)
+        try c.encode(fpr, forKey: .fpr)
+        try c.encode(negativeImages, forKey: .negativeImages)
+        try c.encode(falsePositiveImages, forKey: .falsePositiveImages)
+    }
+}
+
+/// What `vigil score detection` reports. The first twelve values are pycocotools'
+/// `COCOeval.summarize()` stats in its order and meaning.
+public struct DetectionMetrics: Sendable, Hashable, Codable {
+    public var map: Double
+    public var map50: Double
+    public var map75: Double
+    public var mapSmall: Double
+    public var mapMedium: Double
+    public var mapLarge: Double
+    public var ar1: Double
+    public var ar10: Double
+    public var ar100: Double
+    public var arSmall: Double
+    public var arMedium: Double
+    public var arLarge: Double
+    public var perClass: [DetectionClassMetrics]
+    public var imageFPR: [ImageFalsePositiveRate]
+    public var nImages: Int
+    /// The operating point of the per-class counts and the image FPR.
+    public var iou: Double
+    public var scoreThreshold: Double
+
+    enum CodingKeys: String, CodingKey {
+        case map, map50, map75, mapSmall = "map_small", mapMedium = "map_medium", mapLarge = "map_large"
+        case ar1, ar10, ar100, arSmall = "ar_small", arMedium = "ar_medium", arLarge = "ar_large"
+        case perClass = "per_class", imageFPR = "image_fpr", nImages = "n_images", iou, scoreThreshold = "score_threshold"
+    }
+
+    /// The twelve summary numbers, in pycocotools' order.
+    public var stats: [Double] {
+        [map, map50, map75, mapSmall, mapMedium, mapLarge, ar1, ar10, ar100, arSmall, arMedium, arLarge]
+    }
+}
+
+/// Detection metrics for one set of detections against COCO ground truth.
+///
+/// ```swift
+/// let truth = try COCOGroundTruth.load(URL(fileURLWithPath: "gt.json"))
+/// let detections = try COCODetection.load(URL(fileURLWithPath: "dt.json"), groundTruth: truth)
+/// let scorer = DetectionScorer(groundTruth: truth, detections: detections)
+/// print(scorer.metrics(iou: 0.5, scoreThreshold: 0.3).map)
+/// ```
+public struct DetectionScorer: Sendable {
+    public let groundTruth: COCOGroundTruth
+    public let detections: [COCODetection]
+    public let evaluation: COCOEvaluation
+
+    public init(groundTruth: COCOGroundTruth, detections: [COCODetection]) {
+        self.groundTruth = groundTruth
+        self.detections = detections
+        evaluation = COCOEvaluation(groundTruth: groundTruth, detections: detections)
+    }
+
+    public func metrics(iou: Double = 0.5, scoreThreshold: Double = 0) -> DetectionMetrics {
+        let s = evaluation.stats
+        let categories = evaluation.categories
+        let point = operatingPoint(iou: iou, scoreThreshold: scoreThreshold)
+        func ratio(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
+        let perClass = categories.enumerated().map { k, category -> DetectionClassMetrics in
+            let (ap, ap50) = evaluation.averagePrecision(category: k)
+            let c = point.counts[k]
+            return DetectionClassMetrics(categoryID: category.id, name: category.name, ap: ap, ap50: ap50,
+                                         tp: c.tp, fp: c.fp, fn: c.fn, precision: ratio(c.tp, c.tp + c.fp),
+                                         recall: ratio(c.tp, c.tp + c.fn), fnr: ratio(c.fn, c.tp + c.fn))
+        }
+        let imageFPR = categories.enumerated().map { k, category in
+            ImageFalsePositiveRate(categoryID: category.id, name: category.name,
+                                   fpr: ratio(point.falsePositiveImages[k], point.negativeImages[k]),
+                                   negativeImages: point.negativeImages[k], falsePositiveImages: point.falsePositiveImages[k])
+        }
+        return DetectionMetrics(map: s[0], map50: s[1], map75: s[2], mapSmall: s[3], mapMedium: s[4], mapLarge: s[5],
+                                ar1: s[6], ar10: s[7], ar100: s[8], arSmall: s[9], arMedium: s[10], arLarge: s[11],
+                                perClass: perClass, imageFPR: imageFPR, nImages: evaluation.imageIDs.count,
+                                iou: iou, scoreThreshold: scoreThreshold)
+    }
+
+    struct OperatingPoint {
+        var counts: [(tp: Int, fp: Int, fn: Int)]
+        var negativeImages: [Int]
+        var falsePositiveImages: [Int]
+    }
+
+    /// Greedy COCO matching at one IoU threshold over all detections with score ≥ the threshold
+    /// (no per-image cap: an operating point is about what a deployed detector emits), area
+    /// range "all", crowd regions ignored.
+    func operatingPoint(iou: Double, scoreThreshold: Double) -> OperatingPoint {
+        let categories = evaluation.categories
+        let categoryIndex = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1.id, $0) })
+        let K = categories.count
+        var truth = [[Int: [Int]]](repeating: [:], count: K)
+        for (index, a) in groundTruth.annotations.enumerated() {
+            if let k = categoryIndex[a.categoryID] { truth[k][a.imageID, default: []].append(index) }
+        }
+        var kept = [[Int: [Int]]](repeating: [:], count: K)
+        for (index, d) in detections.enumerated() where d.score >= scoreThreshold {
+            if let k = categoryIndex[d.categoryID] { kept[k][d.imageID, default: []].append(index) }
+        }
+        struct CategoryPoint { var tp = 0, fp = 0, fn = 0, negatives = 0, falsePositiveImages = 0 }
+        let slots = SharedSlots<CategoryPoint>(count: K)
+        let annotations = groundTruth.annotations, detections = self.detections, imageCount = evaluation.imageIDs.count
+        let truthByCategory = truth, keptByCategory = kept
+        DispatchQueue.concurrentPerform(iterations: K) { k in
+            var point = CategoryPoint()
+            for image in Set(truthByCategory[k].keys).union(keptByCategory[k].keys) {
+                let truthIndices = truthByCategory[k][image] ?? []
+                let detectionIndices = (keptByCategory[k][image] ?? []).sorted {
+                    detections[$0].score != detections[$1].score ? detections[$0].score > detections[$1].score : $0 < $1
+                }
+                let G = truthIndices.count, D = detectionIndices.count
+                var ious = [Double](repeating: 0, count: D * G)
+                for (d, di) in detectionIndices.enumerated() {
+                    for (g, gi) in truthIndices.enumerated() {
+                        ious[d * G + g] = COCOEvaluation.iou(detections[di].bbox, annotations[gi].bbox, crowd: annotations[gi].isCrowd)
+                    }
+                }
+                let crowd = truthIndices.map { annotations[$0].isCrowd }
+                let matching = COCOEvaluation.match(ious: ious, detections: D, truthIgnored: crowd, truthCrowd: crowd,
+                                                    detectionOutside: Array(repeating: false, count: D), thresholds: [iou])
+                var tp = 0
+                for d in 0..<D where matching.ignored[d] == 0 {
+                    if matching.matched[d] != 0 { tp += 1 } else { point.fp += 1 }
+                }
+                point.tp += tp
+                point.fn += matching.nonIgnoredTruth - tp
+            }
+            let withTruth = Set(truthByCategory[k].keys)
+            point.negatives = imageCount - withTruth.count
+            point.falsePositiveImages = keptByCategory[k].keys.filter { !withTruth.contains($0) }.count
+            slots[k] = point
+        }
+        let points = slots.values
+        let counts = points.map { (tp: $0.tp, fp: $0.fp, fn: $0.fn) }
+        let negatives = points.map(\.negatives), falsePositiveImages = points.map(\.falsePositiveImages)
+        return OperatingPoint(counts: counts, negativeImages: negatives, falsePositiveImages: falsePositiveImages)
+    }
+
+    /// mAP (IoU .50:.95) and mAP50 over categories with ground truth, for images weighted by how
+    /// often a bootstrap replicate drew them (`weights[imageIndex]`, images in id order).
+    /// Detections of equal score are taken in image order, the copies of a drawn image together.
+    func meanAP(weights: [Int]) -> (map: Double?, map50: Double?) {
+        var aps = PlainSum(), ap50s = PlainSum(), count = 0
+        let R = COCOEvaluation.R, T = COCOEvaluation.T
+        for ranked in evaluation.ranked {
+            guard let curve = ranked.curve(maxDetections: COCOEvaluation.maxDetections.last!, weights: weights) else { continue }
+            aps.add(curve.precision.reduce(0, +) / Double(T * R))
+            ap50s.add(curve.precision[0..<R].reduce(0, +) / Double(R))
+            count += 1
+        }
+        return count == 0 ? (nil, nil) : (aps.value / Double(count), ap50s.value / Double(count))
+    }
+
+    /// Bootstrap intervals for mAP and mAP50, resampling images.
+    public func intervals(bootstrap: Bootstrap) -> (map: Interval?, map50: Interval?) {
+        let replicates = bootstrap.run(samples: evaluation.imageIDs.count) { weights in
+            let (map, map50) = meanAP(weights: weights)
+            return [map, map50]
+        }
+        return (bootstrap.interval(replicates.map { $0[0] }), bootstrap.interval(replicates.map { $0[1] }))
+    }
+
+    /// Paired comparison with another detector's results on the same ground truth: deltas of
+    /// mAP and mAP50 (candidate − self) with paired-bootstrap intervals and p-values.
+    public func compare(with candidate: DetectionScorer, bootstrap: Bootstrap) -> [PairedDelta] {
+        let replicates = bootstrap.run(samples: evaluation.imageIDs.count) { weights in
+            let a = meanAP(weights: weights), b = candidate.meanAP(weights: weights)
+            return [b.map.flatMap { x in a.map.map { x - $0 } }, b.map50.flatMap { x in a.map50.map { x - $0 } }]
+        }
+        let a = evaluation.stats, b = candidate.evaluation.stats
+        return [(Metric.map, 0), (Metric.map50, 1)].map { metric, index in
+            let deltas = replicates.map { $0[index] }
+            let av = a[index] < 0 ? nil : a[index], bv = b[index] < 0 ? nil : b[index]
+            return PairedDelta(metric: MetricKey(metric), baseline: av, candidate: bv,
+                               delta: bv.flatMap { x in av.map { x - $0 } }, interval: bootstrap.interval(deltas),
+                               pValue: Bootstrap.pValue(deltas: deltas), test: "paired-bootstrap", level: bootstrap.confidence,
+                               mcnemar: nil)
+        }
+    }
+}

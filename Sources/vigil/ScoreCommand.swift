@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import Vigil
+
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Compute metrics from label and prediction files (models run elsewhere).",
+        discussion: "Definitions: docs/METRICS.md. Exit status: 0 done, 2 the input or the command is wrong.",
+        subcommands: [Classification.self, Detection.self, Compare.self])
+
+    struct BootstrapOptions: ParsableArguments {
+        @Option(help: "Bootstrap replicates for confidence intervals (0 turns them off).")
+        var bootstrap = 1000
+
+        @Option(help: "Seed of the bootstrap.")
+        var seed: UInt64 = 0
+
+        @Option(help: "Confidence level of the intervals.")
+        var confidence = 0.95
+
+        func validate() throws {
+            guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 or more") }
+            guard confidence > 0 && confidence < 1 else { throw ValidationError("--confidence must be between 0 and 1") }
+        }
+
+        var value: Bootstrap? {
+            bootstrap == 0 ? nil : Bootstrap(replicates: bootstrap, seed: seed, confidence: confidence)
+        }
+    }
+
+    struct Classification: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Classification metrics, calibration and bootstrap intervals.",
+            discussion: """
+                LABELS.jsonl lines: {"id": "s1", "label": 3}. PREDS.jsonl lines: {"id": "s1", "probs": [...]} \
+                or {"id": "s1", "logits": [...]}. Ids must match one to one.
+                """)
+
+        @Option(help: "Labels, JSON Lines.") var labels: String
+        @Option(help: "Predictions, JSON Lines.") var predictions: String
+        @Option(help: "FPR/FNR count p(class) ≥ threshold as positive (default: the argmax).") var threshold: Double?
+        @Option(help: "Equal-width bins for ECE, MCE, RMSCE and the reliability diagram.") var bins = 15
+        @OptionGroup var bootstrap: BootstrapOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            guard bins >= 1 else { throw ValidationError("--bins must be at least 1") }
+            if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be in 0...1") }
+        }
+
+        func run() throws {
+            let data = try ClassificationFiles.load(labels: URL(fileURLWithPath: labels), predictions: URL(fileURLWithPath: predictions),
+                                                    labelsPath: labels, predictionsPath: predictions, bins: bins)
+            let score = try ClassificationScore.evaluate(data, threshold: threshold, bootstrap: bootstrap.value)
+            print(json ? try Output.json(score) : ScoreReport.classification(score))
+        }
+    }
+
+    struct Detection: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "COCO detection metrics (pycocotools' COCOeval), per-class counts and image FPR.",
+            discussion: "GT: COCO annotations JSON. PREDICTIONS: COCO results JSON [{image_id, category_id, bbox, score}].")
+
+        @Option(help: "Ground truth, COCO annotations JSON.") var gt: String
+        @Option(help: "Detections, COCO results JSON.") var predictions: String
+        @Option(help: "IoU threshold of the per-class operating point.") var iou = 0.5
+        @Option(help: "Score threshold of the per-class operating point and image FPR.") var scoreThreshold = 0.0
+        @OptionGroup var bootstrap: BootstrapOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            guard iou > 0 && iou <= 1 else { throw ValidationError("--iou must be in (0, 1]") }
+        }
+
+        func run() throws {
+            let truth = try COCOGroundTruth.load(URL(fileURLWithPath: gt), displayPath: gt)
+            let detections = try COCODetection.load(URL(fileURLWithPath: predictions), displayPath: predictions, groundTruth: truth)
+            let score = DetectionScore.evaluate(DetectionScorer(groundTruth: truth, detections: detections),
+                                                iou: iou, scoreThreshold: scoreThreshold, bootstrap: bootstrap.value)
+            print(json ? try Output.json(score) : ScoreReport.detection(score))
+        }
+    }
+
+    struct Compare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Paired comparison of two models on the same labels (or ground truth).",
+            discussion: """
+                Deltas are candidate − baseline, with paired-bootstrap intervals (the same resampled \
+                samples for both models) and p-values; accuracy uses McNemar's exact test.
+                """)
+
+        @Option(help: "Classification labels, JSON Lines (or give --gt).") var labels: String?
+        @Option(help: "Detection ground truth, COCO JSON (or give --labels).") var gt: String?
+        @Option(help: "Baseline predictions.") var baseline: String
+        @Option(help: "Candidate predictions.") var candidate: String
+        @Option(help: "FPR/FNR threshold (classification).") var threshold: Double?
+        @Option(help: "Metrics to compare (classification), e.g. accuracy,ece,fnr[3]; default: the headline metrics.")
+        var metrics: String?
+        @OptionGroup var bootstrap: BootstrapOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            guard (labels == nil) != (gt == nil) else { throw ValidationError("give exactly one of --labels (classification) and --gt (detection)") }
+            guard bootstrap.bootstrap > 0 else { throw ValidationError("a comparison needs --bootstrap of at least 1") }
+        }
+
+        func run() throws {
+            let resampling = bootstrap.value!
+            let score: ComparisonScore
+            if let labels {
+                let a = try ClassificationFiles.load(labels: URL(fileURLWithPath: labels), predictions: URL(fileURLWithPath: baseline),
+                                                     labelsPath: labels, predictionsPath: baseline)
+                let b = try ClassificationFiles.load(labels: URL(fileURLWithPath: labels), predictions: URL(fileURLWithPath: candidate),
+                                                     labelsPath: labels, predictionsPath: candidate)
+                let keys = try metrics.map { try $0.split(separator: ",").map { try MetricKey(parsing: String($0).trimmingCharacters(in: .whitespaces)) } }
+                    ?? a.accumulator.headlineMetrics
+                let deltas = try a.accumulator.compare(with: b.accumulator, keys: keys, threshold: threshold, bootstrap: resampling)
+                score = ComparisonScore(task: "classification", n: a.accumulator.count, deltas: deltas, bootstrap: BootstrapInfo(resampling))
+            } else {
+                let gt = self.gt!
+                let truth = try COCOGroundTruth.load(URL(fileURLWithPath: gt), displayPath: gt)
+                let a = try COCODetection.load(URL(fileURLWithPath: baseline), displayPath: baseline, groundTruth: truth)
+                let b = try COCODetection.load(URL(fileURLWithPath: candidate), displayPath: candidate, groundTruth: truth)
+                let deltas = DetectionScorer(groundTruth: truth, detections: a)
+                    .compare(with: DetectionScorer(groundTruth: truth, detections: b), bootstrap: resampling)
+                score = ComparisonScore(task: "detection", n: truth.images.count, deltas: deltas, bootstrap: BootstrapInfo(resampling))
+            }
+            print(json ? try Output.json(score) : ScoreReport.comparison(score))
+        }
+    }
+}
+
+enum Output {
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
