@@ -6,7 +6,7 @@ export PKG_CONFIG_PATH := $(CURDIR)/.build-pkgconfig
 # Evaluated when used, after setup has installed numpy where it was missing.
 PYTHON = $(shell python3 -c 'import numpy' 2>/dev/null && echo python3 || echo /usr/bin/python3)
 
-.PHONY: setup demo test build
+.PHONY: setup demo test build bench
 
 setup:
 	@bash Scripts/setup.sh
@@ -32,3 +32,9 @@ test: setup
 	if [ $$status -gt 1 ]; then exit $$status; fi; \
 	$(PYTHON) Scripts/check_run.py --store $$store
 	swift test
+
+# Comparisons with peer tools (pycocotools, faster-coco-eval, numpy/scikit-learn); see Benchmarks/README.md.
+bench: build
+	python3 -m pip install -q -r Benchmarks/requirements.txt
+	python3 Benchmarks/detection.py
+	python3 Benchmarks/classification.py

@@ -15,6 +15,10 @@ struct ClassificationTable: Sendable {
     let confidenceBin: [Int]
     /// Per sample: whether the label is among the 5 highest-ranked classes (nil below 5 classes).
     let top5: [Bool]?
+    /// Per sample: Σ_c (p_c − [c = label])², and −ln of the label's probability clipped to
+    /// [ε, 1 − ε] (ε = 2^−52, scikit-learn's log_loss).
+    let brierTerm: [Double]
+    let nllTerm: [Double]
 
     init(accumulator a: ClassificationAccumulator) {
         k = a.classes.count
@@ -26,6 +30,8 @@ struct ClassificationTable: Sendable {
         var predicted = [Int](repeating: 0, count: n), confidence = [Double](repeating: 0, count: n)
         var confidenceBin = [Int](repeating: 0, count: n)
         var top5 = k >= 5 ? [Bool](repeating: false, count: n) : nil
+        var brierTerm = [Double](repeating: 0, count: n), nllTerm = [Double](repeating: 0, count: n)
+        let epsilon = Double.ulpOfOne
         for i in 0..<n {
             let row = a.probabilities[(i * k)..<((i + 1) * k)]
             let best = argmax(row)
@@ -35,7 +41,16 @@ struct ClassificationTable: Sendable {
             if top5 != nil {
                 top5![i] = Self.rank(of: a.labels[i], in: row) < 5
             }
+            var squares = 0.0
+            for (c, p) in row.enumerated() {
+                let target = c == a.labels[i] ? 1.0 : 0.0
+                squares += (p - target) * (p - target)
+            }
+            brierTerm[i] = squares
+            nllTerm[i] = -Foundation.log(min(max(row[row.startIndex + a.labels[i]], epsilon), 1 - epsilon))
         }
+        self.brierTerm = brierTerm
+        self.nllTerm = nllTerm
         self.predicted = predicted
         self.confidence = confidence
         self.confidenceBin = confidenceBin
@@ -230,7 +245,7 @@ struct ClassificationAggregates {
         binCorrect = Array(repeating: 0, count: bins)
         let useClasswise = parts.contains(.classwise), useCalibration = parts.contains(.calibration)
         let useScores = parts.contains(.scores)
-        let perClassPass = useClasswise || useScores || (threshold != nil && parts.contains(.thresholded))
+        let perClassPass = useClasswise || (threshold != nil && parts.contains(.thresholded))
         classBinCount = Array(repeating: 0, count: useClasswise ? k * bins : 0)
         classBinPositives = Array(repeating: 0, count: useClasswise ? k * bins : 0)
         var binSums = [S](repeating: S(), count: bins)
@@ -238,7 +253,6 @@ struct ClassificationAggregates {
         var brierSum = S(), nllSum = S()
         var counts = threshold != nil && parts.contains(.thresholded)
             ? [(tp: Int, fp: Int, fn: Int, tn: Int)](repeating: (0, 0, 0, 0), count: k) : nil
-        let epsilon = Double.ulpOfOne
         for i in 0..<t.n {
             let w = weights?[i] ?? 1
             guard w > 0 else { continue }
@@ -253,12 +267,13 @@ struct ClassificationAggregates {
                 if predicted == label { binCorrect[b] += w }
                 binSums[b].add(weight * t.confidence[i])
             }
+            if useScores {
+                brierSum.add(weight * t.brierTerm[i])
+                nllSum.add(weight * t.nllTerm[i])
+            }
             guard perClassPass else { continue }
-            var squares = 0.0
             for c in 0..<k {
                 let p = t.probabilities[i * k + c]
-                let target = c == label ? 1.0 : 0.0
-                squares += (p - target) * (p - target)
                 if useClasswise {
                     let cb = c * bins + ClassificationTable.bin(of: p, edges: t.edges)
                     classBinCount[cb] += w
@@ -274,11 +289,6 @@ struct ClassificationAggregates {
                     case (false, false): counts![c].tn += w
                     }
                 }
-            }
-            if useScores {
-                brierSum.add(weight * squares)
-                let p = min(max(t.probabilities[i * k + label], epsilon), 1 - epsilon)
-                nllSum.add(-weight * Foundation.log(p))
             }
         }
         binConfidence = binSums.map(\.value)

@@ -144,29 +144,38 @@ enum JSONLines {
     /// Decodes every non-blank line as `T`; returns (1-based line number, value) pairs.
     static func decode<T: Decodable>(_ type: T.Type, _ url: URL, shown: String) throws -> [(Int, T)] {
         let data = try JSONInput.read(url, displayPath: shown)
-        var lines: [(number: Int, bytes: Data)] = []
-        var number = 0
-        for slice in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            number += 1
-            if slice.contains(where: { !($0 == 32 || $0 == 9 || $0 == 13) }) { lines.append((number, Data(slice))) }
-        }
-        // One decoder pass over all lines as one array is much faster than a decoder per line;
-        // only when it fails are the lines decoded one by one, to say which is wrong.
-        var array = Data("[".utf8)
-        for (index, line) in lines.enumerated() {
-            if index > 0 { array.append(UInt8(ascii: ",")) }
-            array.append(line.bytes)
+        // One pass over the bytes: the non-blank lines, joined by commas into one JSON array
+        // (one decoder pass over an array is much faster than a decoder per line).
+        var lines: [(number: Int, range: Range<Int>)] = []
+        var array: [UInt8] = [UInt8(ascii: "[")]
+        array.reserveCapacity(data.count + 2)
+        data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = 0, number = 1
+            for index in 0...bytes.count {
+                guard index == bytes.count || bytes[index] == UInt8(ascii: "\n") else { continue }
+                let line = bytes[start..<index]
+                if line.contains(where: { !($0 == 32 || $0 == 9 || $0 == 13) }) {
+                    if !lines.isEmpty { array.append(UInt8(ascii: ",")) }
+                    array.append(contentsOf: line)
+                    lines.append((number, start..<index))
+                }
+                start = index + 1
+                number += 1
+            }
         }
         array.append(UInt8(ascii: "]"))
-        if let values = try? JSONDecoder().decode([T].self, from: array) {
+        if let values = try? JSONDecoder().decode([T].self, from: Data(array)) {
             return zip(lines.map(\.number), values).map { ($0, $1) }
         }
+        // Only when that fails are the lines decoded one by one, to say which is wrong.
         for line in lines {
+            let bytes = data.subdata(in: (data.startIndex + line.range.lowerBound)..<(data.startIndex + line.range.upperBound))
             do {
-                _ = try JSONDecoder().decode(T.self, from: line.bytes)
+                _ = try JSONDecoder().decode(T.self, from: bytes)
             } catch let error as DecodingError {
                 if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
-                    throw InputError("\(shown):\(line.number): \(syntaxError(line.bytes))")
+                    throw InputError("\(shown):\(line.number): \(syntaxError(bytes))")
                 }
                 throw InputError("\(shown):\(line.number): \(JSONProblem.describe(error))")
             }
