@@ -5,7 +5,7 @@ Vigil's Swift code, and compares them with the metrics Vigil stored.
 Usage: python3 Scripts/check_run.py [--store .vigil/history.sqlite] [--run RUN_ID]
        (default: the newest complete run). Needs numpy only.
 
-Every classification metric Vigil stores is recomputed here, as docs/METRICS.md defines it:
+Every classification metric Vigil stores is recomputed here, as Sources/Vigil/Metrics/METRICS.md defines it:
   accuracy, top-5 accuracy; per class precision/recall/F1, FPR, FNR (undefined -> NULL, left out
   of macro averages), ROC AUC, average precision; ECE/MCE/RMSCE with 15 bins whose edges are
   torch.linspace(0, 1, 16) in float32 (1.0 in the last bin), adaptive and classwise ECE, Brier,

@@ -6,7 +6,7 @@ struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
         abstract: "Compute metrics from label and prediction files (models run elsewhere).",
-        discussion: "Definitions: docs/METRICS.md. Exit status: 0 done, 2 the input or the command is wrong.",
+        discussion: "Definitions: Sources/Vigil/Metrics/METRICS.md. Exit status: 0 done, 2 the input or the command is wrong.",
         subcommands: [Classification.self, Detection.self, Compare.self])
 
     struct BootstrapOptions: ParsableArguments {

@@ -108,7 +108,7 @@ public struct ReliabilityBin: Sendable, Hashable, Codable {
     }
 }
 
-/// Calibration of the predicted probabilities (definitions in docs/METRICS.md).
+/// Calibration of the predicted probabilities (definitions in Sources/Vigil/Metrics/METRICS.md).
 public struct CalibrationMetrics: Sendable, Hashable, Codable {
     public var ece: Double?
     public var mce: Double?

@@ -1,5 +1,5 @@
 /// The metrics a suite's conditions and reports can name. Definitions, with formulas, are in
-/// docs/METRICS.md; in short (classification, one-vs-rest per class):
+/// Sources/Vigil/Metrics/METRICS.md; in short (classification, one-vs-rest per class):
 /// - `accuracy`, `top5_accuracy` (scikit-learn's `top_k_accuracy_score` tie order);
 /// - `precision`, `recall`, `f1` per class at the argmax and their `macro_*` / `weighted_f1`
 ///   averages, as scikit-learn's `precision_recall_fscore_support` with `zero_division=np.nan`
