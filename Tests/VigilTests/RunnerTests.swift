@@ -144,3 +144,39 @@ extension URL {
     /// Sample ids of the golden set in this folder, in manifest order.
     var sampleIDs: [String] { (try? GoldenSet.load(self).samples.map(\.id)) ?? [] }
 }
+
+@Suite("Runs judged with statistics")
+struct StatisticalRunTests {
+    @Test func conditionsWithSignificanceGetIntervalsAndPValues() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let golden = try makeDigitsSubset(in: folder, count: 60)
+        let suite = try Suite.load(writeSuite(in: folder, goldenSet: golden, scenarios: "[clean, low-light@5]", conditions: """
+              - metric: accuracy
+                scenario: all
+                max_regression: 0.0
+                significance: 0.05
+              - metric: brier
+                scenario: low-light@5
+                ci_max_regression: 0.0
+                confidence: 0.9
+            """, extra: "bootstrap: 200"))
+        let result = try await SuiteRunner(suite: suite).run()
+        for scenario in result.scenarios {
+            let primary = try #require(scenario.comparison(of: MetricKey(.accuracy)))
+            #expect(primary.test == "mcnemar-exact" && primary.pValue != nil && primary.interval?.replicates == 200)
+            let significant = try #require(scenario.verdicts.first { $0.condition.significance != nil })
+            #expect(significant.pValue == primary.pValue && significant.interval == primary.interval)
+            #expect(significant.explanation.contains("McNemar p"))
+        }
+        let lowLight = try #require(result.scenarios.first { $0.scenario.id == "low-light@5" })
+        let ci = try #require(lowLight.verdicts.first { $0.condition.rule == .ciMaxRegression })
+        #expect(ci.interval?.level == 0.9 && ci.explanation.contains("90% CI"))
+        // On low-light@5 the candidate is far better (+25 points on the full set): no regression.
+        let accuracy = try #require(lowLight.verdicts.first { $0.condition.metric == MetricKey(.accuracy) })
+        #expect(accuracy.passed && (accuracy.delta ?? 0) > 0)
+        // The same seed gives the same intervals.
+        let again = try await SuiteRunner(suite: suite).run()
+        #expect(again.scenarios.map(\.comparisons) .map { $0.map(\.interval) } == result.scenarios.map(\.comparisons).map { $0.map(\.interval) })
+    }
+}

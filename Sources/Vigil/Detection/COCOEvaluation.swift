@@ -103,6 +103,23 @@ public struct COCOEvaluation: Sendable {
         return intersection / union
     }
 
+    /// One image and category: its detections by score, highest first (ties keep file order, a
+    /// stable sort), at most `cap` of them, and their IoU with each ground-truth box (D × G).
+    static func cell(truth: [Int], detections: [Int], annotations: [COCOGroundTruth.Annotation],
+                     results: [COCODetection], cap: Int = .max) -> (detections: [Int], ious: [Double]) {
+        let sorted = Array(detections.sorted {
+            results[$0].score != results[$1].score ? results[$0].score > results[$1].score : $0 < $1
+        }.prefix(cap))
+        let G = truth.count
+        var ious = [Double](repeating: 0, count: sorted.count * G)
+        for (d, di) in sorted.enumerated() {
+            for (g, gi) in truth.enumerated() {
+                ious[d * G + g] = iou(results[di].bbox, annotations[gi].bbox, crowd: annotations[gi].isCrowd)
+            }
+        }
+        return (sorted, ious)
+    }
+
     /// The outcome of greedy matching on one image and category at several IoU thresholds.
     struct Matching {
         /// Per detection (in score order): bit t set when matched at threshold t.
@@ -155,17 +172,9 @@ public struct COCOEvaluation: Sendable {
         var perArea = (0..<A).map { _ in RankedDetections(images: images) }
         for image in Set(truth.keys).union(detections.keys).sorted() {
             let truthIndices = truth[image] ?? []
-            // Detections by score, highest first; ties keep file order (a stable sort).
-            let detectionIndices = (detections[image] ?? []).sorted {
-                results[$0].score != results[$1].score ? results[$0].score > results[$1].score : $0 < $1
-            }.prefix(cap)
-            let D = detectionIndices.count, G = truthIndices.count
-            var ious = [Double](repeating: 0, count: D * G)
-            for (d, di) in detectionIndices.enumerated() {
-                for (g, gi) in truthIndices.enumerated() {
-                    ious[d * G + g] = iou(results[di].bbox, annotations[gi].bbox, crowd: annotations[gi].isCrowd)
-                }
-            }
+            let (detectionIndices, ious) = cell(truth: truthIndices, detections: detections[image] ?? [],
+                                                annotations: annotations, results: results, cap: cap)
+            let D = detectionIndices.count
             let crowd = truthIndices.map { annotations[$0].isCrowd }
             let scores = detectionIndices.map { results[$0].score }
             for (a, range) in areaRanges.enumerated() {

@@ -162,16 +162,9 @@ public struct DetectionScorer: Sendable {
             var point = CategoryPoint()
             for image in Set(truthByCategory[k].keys).union(keptByCategory[k].keys) {
                 let truthIndices = truthByCategory[k][image] ?? []
-                let detectionIndices = (keptByCategory[k][image] ?? []).sorted {
-                    detections[$0].score != detections[$1].score ? detections[$0].score > detections[$1].score : $0 < $1
-                }
-                let G = truthIndices.count, D = detectionIndices.count
-                var ious = [Double](repeating: 0, count: D * G)
-                for (d, di) in detectionIndices.enumerated() {
-                    for (g, gi) in truthIndices.enumerated() {
-                        ious[d * G + g] = COCOEvaluation.iou(detections[di].bbox, annotations[gi].bbox, crowd: annotations[gi].isCrowd)
-                    }
-                }
+                let (detectionIndices, ious) = COCOEvaluation.cell(truth: truthIndices, detections: keptByCategory[k][image] ?? [],
+                                                                   annotations: annotations, results: detections)
+                let D = detectionIndices.count
                 let crowd = truthIndices.map { annotations[$0].isCrowd }
                 let matching = COCOEvaluation.match(ious: ious, detections: D, truthIgnored: crowd, truthCrowd: crowd,
                                                     detectionOutside: Array(repeating: false, count: D), thresholds: [iou])

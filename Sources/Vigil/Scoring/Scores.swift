@@ -13,16 +13,16 @@ public struct BootstrapInfo: Sendable, Hashable, Codable {
     }
 }
 
-/// `vigil score classification`'s result: the metrics (at the top level of the JSON) plus
-/// bootstrap intervals of the headline metrics.
-public struct ClassificationScore: Sendable, Encodable {
-    public var metrics: ClassificationMetrics
+/// A score: metrics (at the top level of the JSON) plus bootstrap intervals of the headline
+/// metrics and how the bootstrap was run.
+public struct Score<Metrics: Encodable & Sendable>: Sendable, Encodable {
+    public var metrics: Metrics
     public var intervals: [MetricKey: Interval]
     public var bootstrap: BootstrapInfo?
 
     enum CodingKeys: String, CodingKey { case intervals, bootstrap }
 
-    public init(metrics: ClassificationMetrics, intervals: [MetricKey: Interval], bootstrap: BootstrapInfo?) {
+    public init(metrics: Metrics, intervals: [MetricKey: Interval], bootstrap: BootstrapInfo?) {
         self.metrics = metrics
         self.intervals = intervals
         self.bootstrap = bootstrap
@@ -34,47 +34,34 @@ public struct ClassificationScore: Sendable, Encodable {
         try c.encode(Dictionary(uniqueKeysWithValues: intervals.map { ($0.key.description, $0.value) }), forKey: .intervals)
         try c.encode(bootstrap, forKey: .bootstrap)
     }
+}
 
+/// `vigil score classification`'s result.
+public typealias ClassificationScore = Score<ClassificationMetrics>
+/// `vigil score detection`'s result.
+public typealias DetectionScore = Score<DetectionMetrics>
+
+extension Score where Metrics == ClassificationMetrics {
     /// Scores labels and predictions files (see `ClassificationFiles`).
-    public static func evaluate(_ data: ClassificationFiles.Labelled, threshold: Double?, bootstrap: Bootstrap?) throws -> ClassificationScore {
+    public static func evaluate(_ data: ClassificationFiles.Labelled, threshold: Double?, bootstrap: Bootstrap?) throws -> Self {
         let metrics = data.accumulator.compute(threshold: threshold)
         let intervals = try bootstrap.map {
             try data.accumulator.intervals(for: data.accumulator.headlineMetrics, threshold: threshold, bootstrap: $0)
         } ?? [:]
-        return ClassificationScore(metrics: metrics, intervals: intervals, bootstrap: bootstrap.map(BootstrapInfo.init))
+        return Self(metrics: metrics, intervals: intervals, bootstrap: bootstrap.map(BootstrapInfo.init))
     }
 }
 
-/// `vigil score detection`'s result: the metrics plus bootstrap intervals of mAP and mAP50.
-public struct DetectionScore: Sendable, Encodable {
-    public var metrics: DetectionMetrics
-    public var intervals: [MetricKey: Interval]
-    public var bootstrap: BootstrapInfo?
-
-    enum CodingKeys: String, CodingKey { case intervals, bootstrap }
-
-    public init(metrics: DetectionMetrics, intervals: [MetricKey: Interval], bootstrap: BootstrapInfo?) {
-        self.metrics = metrics
-        self.intervals = intervals
-        self.bootstrap = bootstrap
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try metrics.encode(to: encoder)
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(Dictionary(uniqueKeysWithValues: intervals.map { ($0.key.description, $0.value) }), forKey: .intervals)
-        try c.encode(bootstrap, forKey: .bootstrap)
-    }
-
-    public static func evaluate(_ scorer: DetectionScorer, iou: Double, scoreThreshold: Double, bootstrap: Bootstrap?) -> DetectionScore {
+extension Score where Metrics == DetectionMetrics {
+    public static func evaluate(_ scorer: DetectionScorer, iou: Double, scoreThreshold: Double, bootstrap: Bootstrap?) -> Self {
         var intervals: [MetricKey: Interval] = [:]
         if let bootstrap {
             let (map, map50) = scorer.intervals(bootstrap: bootstrap)
             intervals[MetricKey(.map)] = map
             intervals[MetricKey(.map50)] = map50
         }
-        return DetectionScore(metrics: scorer.metrics(iou: iou, scoreThreshold: scoreThreshold), intervals: intervals,
-                              bootstrap: bootstrap.map(BootstrapInfo.init))
+        return Self(metrics: scorer.metrics(iou: iou, scoreThreshold: scoreThreshold), intervals: intervals,
+                    bootstrap: bootstrap.map(BootstrapInfo.init))
     }
 }
 
