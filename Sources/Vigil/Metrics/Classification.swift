@@ -266,8 +266,7 @@ public struct ClassificationAccumulator: Sendable {
     ///   class when its probability is at least `threshold`, instead of at the argmax.
     public func compute(threshold: Double? = nil) -> ClassificationMetrics {
         let table = ClassificationTable(accumulator: self)
-        let aggregates = ClassificationAggregates(table: table, threshold: threshold, weights: nil)
-        var metrics = aggregates.finalize(classes: classes, edges: table.edges)
+        var metrics = table.metrics(classes: classes, threshold: threshold)
         metrics.threshold = threshold
         metrics.calibration.adaptiveECE = table.adaptiveECE()
         for c in classes.indices {

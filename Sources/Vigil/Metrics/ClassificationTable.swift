@@ -80,6 +80,14 @@ struct ClassificationTable: Sendable {
         return rank
     }
 
+    /// The count- and sum-based metrics of these samples, each weighted by how often it was drawn
+    /// (nil: once each, with exact sums). Rank-based metrics and latency are not included.
+    func metrics(classes: [String], threshold: Double?, weights: [Int]? = nil,
+                 parts: ClassificationAggregates.Parts = .all) -> ClassificationMetrics {
+        ClassificationAggregates(table: self, threshold: threshold, weights: weights, parts: parts)
+            .finalize(classes: classes, edges: edges)
+    }
+
     func probability(_ sample: Int, _ c: Int) -> Double {
         probabilities[sample * k + c]
     }

@@ -103,8 +103,7 @@ extension ClassificationAccumulator {
         let parts = ClassificationAggregates.Parts.needed(by: keys, threshold: threshold)
         let classes = self.classes
         let replicates = bootstrap.run(samples: table.n) { weights in
-            let metrics = ClassificationAggregates(table: table, threshold: threshold, weights: weights, parts: parts)
-                .finalize(classes: classes, edges: table.edges)
+            let metrics = table.metrics(classes: classes, threshold: threshold, weights: weights, parts: parts)
             return keys.map { metrics.value($0) }
         }
         var result: [MetricKey: Interval] = [:]
@@ -127,13 +126,14 @@ extension ClassificationAccumulator {
         let parts = ClassificationAggregates.Parts.needed(by: keys, threshold: threshold)
         let classes = self.classes
         let replicates = bootstrap.run(samples: baselineTable.n) { weights in
-            let a = ClassificationAggregates(table: baselineTable, threshold: threshold, weights: weights, parts: parts)
-                .finalize(classes: classes, edges: baselineTable.edges)
-            let b = ClassificationAggregates(table: candidateTable, threshold: threshold, weights: weights, parts: parts)
-                .finalize(classes: classes, edges: candidateTable.edges)
+            let a = baselineTable.metrics(classes: classes, threshold: threshold, weights: weights, parts: parts)
+            let b = candidateTable.metrics(classes: classes, threshold: threshold, weights: weights, parts: parts)
             return keys.map { key in b.value(key).flatMap { bv in a.value(key).map { bv - $0 } } }
         }
-        let a = compute(threshold: threshold), b = candidate.compute(threshold: threshold)
+        // Point values from the same tables (the keys are count- and sum-based; no need for the
+        // rank-based metrics `compute()` adds).
+        let a = baselineTable.metrics(classes: classes, threshold: threshold)
+        let b = candidateTable.metrics(classes: classes, threshold: threshold)
         return keys.enumerated().map { index, key in
             let deltas = replicates.map { $0[index] }
             let av = a.value(key), bv = b.value(key)
