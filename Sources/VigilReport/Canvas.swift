@@ -20,8 +20,6 @@ public struct Colour: Sendable {
     // Okabe–Ito palette: distinguishable with the common forms of colour blindness.
     public static let blue = Colour(hex: 0x0072B2)
     public static let vermillion = Colour(hex: 0xD55E00)
-    public static let orange = Colour(hex: 0xE69F00)
-    public static let green = Colour(hex: 0x009E73)
     public static let skyBlue = Colour(hex: 0x56B4E9)
     public static let black = Colour(0, 0, 0)
     public static let white = Colour(1, 1, 1)

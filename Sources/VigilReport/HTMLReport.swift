@@ -61,7 +61,7 @@ public struct HTMLReport {
             let errors = outcomes.filter { !$0.correct }.count
             let tiles = FailureGallery.worst(outcomes, samples: samples, baseline: role == .candidate ? baselineByID : nil,
                                              limit: galleryLimit)
-            var gallery: [String: Any] = ["role": role.rawValue, "model": model.name, "errors": errors, "n": outcomes.count]
+            var gallery: [String: Any] = ["role": role.rawValue, "model": model.name, "n": outcomes.count]
             if !tiles.isEmpty {
                 let file = "gallery-\(stem)-\(role.rawValue).png"
                 let newCount = tiles.filter(\.isNew).count

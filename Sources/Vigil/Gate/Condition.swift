@@ -59,20 +59,6 @@ public struct Condition: Sendable, Hashable, Codable {
     public func applies(to candidate: Scenario) -> Bool {
         scenario == "all" || scenario == candidate.id || scenario == candidate.kind.rawValue
     }
-
-    /// "accuracy ≥ 95.00% on clean", "accuracy regresses ≤ 1.00 pp on all".
-    public var summary: String {
-        let bound = Formatting.value(threshold, metric.metric)
-        switch rule {
-        case .atLeast: return "\(metric) ≥ \(bound) on \(scenario)"
-        case .atMost: return "\(metric) ≤ \(bound) on \(scenario)"
-        case .maxRegression:
-            let test = significance.map { " unless not significant at α = \($0)" } ?? ""
-            return "\(metric) regresses by ≤ \(Formatting.delta(threshold, metric.metric)) vs baseline on \(scenario)\(test)"
-        case .ciMaxRegression:
-            return "\(metric): the \(Int(((confidence ?? 0.95) * 100).rounded()))% CI of the regression reaches ≤ \(Formatting.delta(threshold, metric.metric)) on \(scenario)"
-        }
-    }
 }
 
 /// The gate's decision on one condition for one scenario, with its reasons.

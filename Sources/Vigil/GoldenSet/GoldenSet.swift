@@ -66,7 +66,7 @@ public struct GoldenSetManifest: Sendable, Codable, Hashable {
 /// ```swift
 /// let digits = try GoldenSet.load(URL(fileURLWithPath: "GoldenSets/digits"))
 /// let report = digits.verify()          // recomputes every file's sha256
-/// guard report.isValid else { print(report.summary) }
+/// guard report.isValid else { report.problems.forEach { print($0) } }
 /// ```
 public struct GoldenSet: Sendable {
     /// Files at the top of the folder that describe the set rather than belong to it.
