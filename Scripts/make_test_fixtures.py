@@ -5,6 +5,7 @@
                                  tensor computed with numpy (OpenCV's bilinear convention) and
                                  the logits onnxruntime computes from it.
   einsum.onnx, not_onnx.onnx      models OpenCV 4.6 cannot load (an operator it lacks; not ONNX).
+  images/grey16.png, images/rgba.png   48x48 images Vigil refuses (16-bit; 4 channels).
 
 Usage: python3 Scripts/make_test_fixtures.py    (needs numpy, pillow, onnx, onnxruntime)
 The metrics engine's references are written by Scripts/make_metric_fixtures.py.
@@ -83,10 +84,20 @@ def unloadable_models() -> None:
     (OUT / "not_onnx.onnx").write_text("This is a text file with an .onnx extension, not a model.\n")
 
 
+def unreadable_images() -> None:
+    folder = OUT / "images"
+    folder.mkdir(exist_ok=True)
+    ramp = np.add.outer(np.arange(48), np.arange(48))
+    Image.fromarray((ramp * 600).astype(np.uint16)).save(folder / "grey16.png")
+    rgba = np.stack([ramp * 2, ramp, 255 - ramp, np.full_like(ramp, 200)], axis=-1).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(folder / "rgba.png")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "onnx_reference.json").write_text(json.dumps(onnx_reference()) + "\n")
     unloadable_models()
+    unreadable_images()
     print(f"wrote fixtures to {OUT}")
 
 

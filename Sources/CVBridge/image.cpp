@@ -98,7 +98,10 @@ int cvb_image_to_bgra(const cvb_image *image, int width, int height, uint8_t *ou
         cv::Mat bgra;
         cv::cvtColor(mat, bgra, mat.channels() == 1 ? cv::COLOR_GRAY2BGRA : cv::COLOR_BGR2BGRA);
         cv::Mat target(height, width, CV_8UC4, out, stride);
-        cv::resize(bgra, target, cv::Size(width, height), 0, 0, cv::INTER_NEAREST);
+        // Enlarging: nearest neighbour keeps pixels crisp. Shrinking: area averaging, so noise
+        // and fine texture look as they are instead of aliasing.
+        const bool shrinking = width < mat.cols || height < mat.rows;
+        cv::resize(bgra, target, cv::Size(width, height), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_NEAREST);
         return 0;
     });
 }

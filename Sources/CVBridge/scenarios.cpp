@@ -1,110 +1,14 @@
-// Image transforms behind Vigil's scenarios.
+// Vigil's camera scenarios: low light, motion blur, occlusion, downscale, rotation.
 //
-// Determinism: every random draw comes from a generator seeded by the caller (xoshiro256**
-// seeded through SplitMix64), draws happen in a fixed order (row-major, channel-interleaved),
-// and the arithmetic is plain scalar C++ (no OpenCV SIMD kernels whose rounding can depend on
-// the CPU), so the same input, parameters and seed give byte-identical output.
-#include "guarded.hpp"
-
-#include <algorithm>
-#include <array>
-#include <cmath>
-#include <vector>
+// Determinism: every random draw comes from a generator seeded by the caller, draws happen in a
+// fixed order (row-major, channel-interleaved), and low light, motion blur and occlusion use
+// plain scalar C++ (no OpenCV SIMD kernels whose rounding can depend on the CPU), so the same
+// input, parameters and seed give byte-identical output.
+#include "transforms.hpp"
 
 using namespace cvbridge;
 
 namespace {
-
-class Random {
-public:
-    explicit Random(uint64_t seed) {
-        uint64_t x = seed;
-        for (auto &word : state_) word = splitmix(x);
-    }
-
-    uint64_t next() {
-        const uint64_t result = rotl(state_[1] * 5, 7) * 9;
-        const uint64_t t = state_[1] << 17;
-        state_[2] ^= state_[0];
-        state_[3] ^= state_[1];
-        state_[1] ^= state_[2];
-        state_[0] ^= state_[3];
-        state_[2] ^= t;
-        state_[3] = rotl(state_[3], 45);
-        return result;
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    double uniform() { return double(next() >> 11) * 0x1.0p-53; }
-
-    double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-
-    /// Uniform integer in [0, n).
-    int below(int n) { return n <= 1 ? 0 : int(uniform() * n); }
-
-    /// Standard normal (Box-Muller; the second value of each pair is kept for the next call).
-    double normal() {
-        if (hasSpare_) {
-            hasSpare_ = false;
-            return spare_;
-        }
-        double u1 = 0;
-        do {
-            u1 = uniform();
-        } while (u1 <= 0);
-        const double u2 = uniform();
-        const double radius = std::sqrt(-2.0 * std::log(u1));
-        spare_ = radius * std::sin(2.0 * M_PI * u2);
-        hasSpare_ = true;
-        return radius * std::cos(2.0 * M_PI * u2);
-    }
-
-    /// Poisson variate: multiplication method below 10, Hörmann's PTRS above (as numpy does).
-    double poisson(double lambda) {
-        if (lambda <= 0) return 0;
-        if (lambda < 10) {
-            const double limit = std::exp(-lambda);
-            double product = uniform();
-            int k = 0;
-            while (product > limit) {
-                ++k;
-                product *= uniform();
-            }
-            return k;
-        }
-        const double slam = std::sqrt(lambda);
-        const double loglam = std::log(lambda);
-        const double b = 0.931 + 2.53 * slam;
-        const double a = -0.059 + 0.02483 * b;
-        const double invalpha = 1.1239 + 1.1328 / (b - 3.4);
-        const double vr = 0.9277 - 3.6224 / (b - 2);
-        for (;;) {
-            const double U = uniform() - 0.5;
-            const double V = uniform();
-            const double us = 0.5 - std::fabs(U);
-            const double k = std::floor((2 * a / us + b) * U + lambda + 0.43);
-            if (us >= 0.07 && V <= vr) return k;
-            if (k < 0 || (us < 0.013 && V > us)) continue;
-            if (std::log(V) + std::log(invalpha) - std::log(a / (us * us) + b) <=
-                -lambda + k * loglam - std::lgamma(k + 1)) {
-                return k;
-            }
-        }
-    }
-
-private:
-    static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-    static uint64_t splitmix(uint64_t &x) {
-        uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-
-    std::array<uint64_t, 4> state_{};
-    bool hasSpare_ = false;
-    double spare_ = 0;
-};
 
 double srgb_to_linear(double v) {
     return v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4);
@@ -178,14 +82,27 @@ void cvb_random_uniform(uint64_t seed, double *out, size_t count) {
     for (size_t i = 0; i < count; ++i) out[i] = random.uniform();
 }
 
-cvb_image *cvb_low_light(const cvb_image *image, double exposure, double full_well,
-                         double read_noise, int bits, uint64_t seed, cvb_error *error) {
+cvb_image *cvb_low_light(const cvb_image *image, double exposure, const double *channel_gains,
+                         double full_well, double read_noise, int bits, uint64_t seed, cvb_error *error) {
     return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
         const cv::Mat &src = require(image);
         if (!(exposure > 0 && exposure <= 1)) throw BridgeError("exposure must be in (0, 1]");
         if (!(full_well >= 1)) throw BridgeError("full well must be at least 1 electron");
         if (!(read_noise >= 0)) throw BridgeError("read noise must be non-negative");
         if (bits < 1 || bits > 8) throw BridgeError("bits must be in 1...8");
+        const int channels = src.channels();
+        // Light per channel: a cast tints colour images; a grey sensor sees the cast's luminance.
+        std::array<double, 3> light{exposure, exposure, exposure};
+        if (channel_gains != nullptr) {
+            for (int c = 0; c < 3; ++c) {
+                if (!(channel_gains[c] > 0 && channel_gains[c] <= 1)) throw BridgeError("channel gains must be in (0, 1]");
+            }
+            if (channels == 1) {
+                light[0] = exposure * (0.114 * channel_gains[0] + 0.587 * channel_gains[1] + 0.299 * channel_gains[2]);
+            } else {
+                for (int c = 0; c < 3; ++c) light[c] = exposure * channel_gains[c];
+            }
+        }
         std::array<double, 256> linear{};
         for (int v = 0; v < 256; ++v) linear[v] = srgb_to_linear(v / 255.0);
         const double levels = double((1 << bits) - 1);
@@ -196,7 +113,7 @@ cvb_image *cvb_low_light(const cvb_image *image, double exposure, double full_we
         uint8_t *out = dst.ptr<uint8_t>();
         for (size_t i = 0; i < count; ++i) {
             const double electrons =
-                random.poisson(linear[in[i]] * exposure * full_well) + read_noise * random.normal();
+                random.poisson(linear[in[i]] * light[i % channels] * full_well) + read_noise * random.normal();
             const double signal = std::clamp(electrons / full_well, 0.0, 1.0);
             const double encoded = std::round(linear_to_srgb(signal) * levels) / levels;
             out[i] = to_byte(encoded * 255.0);
@@ -270,6 +187,30 @@ cvb_image *cvb_occlusion(const cvb_image *image, double area_share, int max_patc
             }
         }
         return wrap(dst);
+    });
+}
+
+cvb_image *cvb_downscale(const cvb_image *image, double factor, cvb_error *error) {
+    return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
+        const cv::Mat &src = require(image);
+        if (!(factor > 0 && factor <= 1)) throw BridgeError("downscale factor must be in (0, 1]");
+        const cv::Size small(std::max(1, int(std::lround(src.cols * factor))), std::max(1, int(std::lround(src.rows * factor))));
+        cv::Mat reduced, restored;
+        cv::resize(src, reduced, small, 0, 0, cv::INTER_AREA);
+        cv::resize(reduced, restored, src.size(), 0, 0, cv::INTER_LINEAR);
+        return wrap(restored);
+    });
+}
+
+cvb_image *cvb_rotate(const cvb_image *image, double angle_degrees, cvb_error *error) {
+    return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
+        const cv::Mat &src = require(image);
+        if (!std::isfinite(angle_degrees)) throw BridgeError("rotation angle must be finite");
+        const cv::Point2f centre((src.cols - 1) / 2.0f, (src.rows - 1) / 2.0f);
+        const cv::Mat rotation = cv::getRotationMatrix2D(centre, angle_degrees, 1.0);
+        cv::Mat rotated;
+        cv::warpAffine(src, rotated, rotation, src.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+        return wrap(rotated);
     });
 }
 

@@ -113,7 +113,8 @@ final class Canvas {
         cairo_restore(context)
     }
 
-    /// Paints an image scaled to `width` x `height` (nearest neighbour, so pixels stay crisp).
+    /// Paints an image scaled to `width` x `height` (nearest neighbour when enlarging, so pixels
+    /// stay crisp; area averaging when shrinking).
     func draw(_ image: Vigil.Image, x: Int, y: Int, width: Int, height: Int) throws {
         let stride = Int(cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, Int32(width)))
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: stride * height)
@@ -123,6 +124,12 @@ final class Canvas {
         defer { cairo_surface_destroy(tile) }
         cairo_set_source_surface(context, tile, Double(x), Double(y))
         cairo_paint(context)
+    }
+
+    /// The size of a `width` x `height` image scaled to fit a `side` x `side` box.
+    static func fit(_ width: Int, _ height: Int, in side: Int) -> (Int, Int) {
+        let scale = Double(side) / Double(max(width, height))
+        return (max(1, Int(Double(width) * scale)), max(1, Int(Double(height) * scale)))
     }
 
     func writePNG(to url: URL) throws {

@@ -57,7 +57,7 @@ public struct FailureGallery {
         let factor = max(1, min(side / max(image.width, 1), side / max(image.height, 1)))
         let (w, h) = image.width * factor <= side && image.height * factor <= side
             ? (image.width * factor, image.height * factor)
-            : fit(image.width, image.height, in: side)
+            : Canvas.fit(image.width, image.height, in: side)
         let left = x + (side - w) / 2 + 4, top = y + (side - h) / 2 + 4
         canvas.fill(x: Double(x + 4), y: Double(y + 4), width: Double(side), height: Double(side), .lightGrey)
         try canvas.draw(image, x: left, y: top, width: w, height: h)
@@ -73,10 +73,5 @@ public struct FailureGallery {
         canvas.text("true \(label) → \(predicted)", x: Double(x + 4), y: textY, size: 12, bold: true)
         canvas.text(String(format: "confidence %.3f", tile.outcome.confidence), x: Double(x + 4), y: textY + 15, size: 10.5)
         canvas.text("#\(rank) \(tile.sample.id)", x: Double(x + 4), y: textY + 30, size: 10, .grey)
-    }
-
-    private func fit(_ width: Int, _ height: Int, in side: Int) -> (Int, Int) {
-        let scale = Double(side) / Double(max(width, height))
-        return (max(1, Int(Double(width) * scale)), max(1, Int(Double(height) * scale)))
     }
 }

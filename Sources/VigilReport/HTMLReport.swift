@@ -32,7 +32,11 @@ public struct HTMLReport {
         for scenarioResult in result.scenarios {
             sections.append(try section(scenarioResult, samples: samples, folder: folder))
         }
-        let html = try MustacheTemplate(string: Self.template).render(context(sections: sections))
+        var context = context(sections: sections)
+        if let robustness = result.robustness {
+            context["robustness"] = try robustnessContext(robustness, folder: folder)
+        }
+        let html = try MustacheTemplate(string: Self.template).render(context)
         let index = folder.appendingPathComponent("index.html")
         do {
             try html.write(to: index, atomically: true, encoding: .utf8)
@@ -42,9 +46,11 @@ public struct HTMLReport {
         return index
     }
 
-    /// `low-light@3` → `low-light-s3`, safe in file names and URLs.
+    /// `low-light@3` → `low-light-s3`, `ink=heavy:fog@2` → `ink-heavy_fog-s2`: safe in file
+    /// names and URLs (letters, digits, `-` and `_` only).
     static func fileStem(_ scenario: Scenario) -> String {
-        scenario.severity.map { "\(scenario.kind.rawValue)-s\($0)" } ?? scenario.kind.rawValue
+        let text = scenario.id.replacingOccurrences(of: "@", with: "-s").replacingOccurrences(of: "=", with: "-")
+        return String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "_" })
     }
 
     private func section(_ s: ScenarioResult, samples: [String: Sample], folder: URL) throws -> [String: Any] {
@@ -85,7 +91,7 @@ public struct HTMLReport {
         var section: [String: Any] = [
             "id": s.scenario.id,
             "anchor": stem,
-            "summary": s.scenario.kind.summary,
+            "summary": Self.summary(s.scenario),
             "passed": s.passed,
             "metrics": detail.map { Self.cells($0, baseline: s.baseline.value($0), candidate: s.candidate.value($0)) },
             "galleries": galleries,
@@ -93,12 +99,22 @@ public struct HTMLReport {
         ]
         // Optional lines are left out of the context (Mustache treats "" as present).
         if !s.scenario.parameters.isEmpty {
-            section["parameters"] = s.scenario.parameters.map { "\($0.name) \($0.value)" }.joined(separator: " · ")
+            section["parameters"] = s.scenario.parameters.joined(separator: " · ")
         }
         if let run = s.baselineReusedFrom {
             section["reuse"] = "Baseline outcomes reused from run \(run) (not run again)."
         }
         return section
+    }
+
+    /// What the scenario is, in words: the slice, then each transform's summary.
+    static func summary(_ scenario: Scenario) -> String {
+        var parts: [String] = []
+        if !scenario.slice.isEmpty {
+            parts.append("samples tagged " + scenario.slice.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        }
+        parts += scenario.steps.map { "\($0.transform.name): \($0.transform.summary)" }
+        return parts.isEmpty ? "the golden-set images unchanged" : parts.joined(separator: "; then ")
     }
 
     /// The image the models saw for `sample` under `scenario`: decoded and transformed again with
@@ -115,7 +131,30 @@ public struct HTMLReport {
             "candidate": Formatting.value(c, key.metric),
             "delta": Formatting.signedDelta(b.flatMap { b in c.map { $0 - b } }, key.metric),
             "verdict": verdict,
-            "verdictClass": verdict == "FAIL" ? "fail" : verdict == "pass" ? "pass" : "",
+            "verdictClass": verdict == "FAIL" ? "fail" : verdict == "pass" ? "pass" : verdict == "flagged" ? "flag" : "",
+        ]
+    }
+
+    /// Severity curves (a PNG) and the CE / mCE / mPC tables.
+    private func robustnessContext(_ r: RobustnessScores, folder: URL) throws -> [String: Any] {
+        let cleanResult = result.scenarios.first { $0.scenario.isClean }
+        let clean = cleanResult.map { (baseline: $0.baseline.value(r.metric), candidate: $0.candidate.value(r.metric)) }
+        let file = "severity-curves.png"
+        try SeverityCurves(title: "\(r.metric) against severity", curves: r.curves, clean: clean)
+            .render(to: folder.appendingPathComponent(file))
+        func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "—" }
+        return [
+            "curves": file,
+            "reference": r.reference == .alexnet ? "AlexNet's published ImageNet-C errors" : "the baseline",
+            "metric": r.metric.description,
+            "summaries": [("baseline", r.baseline), ("candidate", r.candidate)].map { name, s in
+                ["role": name, "mce": percent(s.mCE), "relativeMCE": percent(s.relativeMCE), "mpc": percent(s.mPC), "rpc": percent(s.rPC)]
+            },
+            "corruptions": r.corruptions.map { c in
+                ["name": c.family, "baselineCE": percent(c.baseline.ce), "candidateCE": percent(c.candidate.ce),
+                 "baselineRelative": percent(c.baseline.relativeCE), "candidateRelative": percent(c.candidate.relativeCE)]
+            },
+            "notes": r.notes.map { ["note": $0] },
         ]
     }
 
@@ -123,7 +162,7 @@ public struct HTMLReport {
         let table = result.comparisonRows.map { row in
             var entry = Self.cells(row.metric, baseline: row.baseline, candidate: row.candidate, verdict: row.verdict)
             entry["interval"] = row.intervalText
-            if row.isFirstOfScenario { entry["scenario"] = row.scenario.id }
+            if row.isFirstOfScenario { entry["scenario"] = row.scenarioLabel }
             entry["anchor"] = Self.fileStem(row.scenario)
             return entry
         }
@@ -133,13 +172,19 @@ public struct HTMLReport {
             "suite": result.suite.name,
             "passed": result.passed,
             "verdict": result.passed ? "PASS" : "FAIL",
-            "verdictLine": failures.isEmpty
-                ? "All \(result.verdicts.count) checks passed."
-                : "\(failures.count) of \(result.verdicts.count) checks failed.",
+            "verdictLine": (failures.isEmpty
+                ? "All \(result.verdicts.count - result.flagged.count) checks passed."
+                : "\(failures.count) of \(result.verdicts.count - result.flagged.count) checks failed.")
+                + (result.flagged.isEmpty ? "" : " \(result.flagged.count) checks on too-small slices are flagged, not gated."),
             "hasFailures": !failures.isEmpty,
             "version": result.environment.vigilVersion,
             "failures": failures.map { ["explanation": $0.explanation, "source": $0.condition.source] },
-            "checks": result.verdicts.map { ["explanation": $0.explanation, "source": $0.condition.source, "passed": $0.passed] },
+            "hasFlagged": !result.flagged.isEmpty,
+            "flagged": result.flagged.map { ["explanation": $0.explanation, "flag": $0.flag ?? "", "source": $0.condition.source] },
+            "checks": result.verdicts.map {
+                ["explanation": $0.explanation, "source": $0.condition.source, "passed": $0.passed,
+                 "isFlagged": $0.flag != nil, "flag": $0.flag ?? ""]
+            },
             "meta": [
                 ["key": "Run", "value": result.id],
                 ["key": "Started", "value": result.startedAt.formatted(.iso8601)],
@@ -174,7 +219,7 @@ public struct HTMLReport {
       table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
       th, td { padding: .25rem .7rem; text-align: left; border-bottom: 1px solid #eee; }
       td.num { text-align: right; font-variant-numeric: tabular-nums; }
-      td.fail { color: #D55E00; font-weight: bold; } td.pass { color: #009E73; }
+      td.fail { color: #D55E00; font-weight: bold; } td.pass { color: #009E73; } td.flag { color: #B07A00; font-weight: bold; }
       .meta td:first-child { color: #666; white-space: nowrap; }
       .meta td { word-break: break-all; }
       ul.checks li { margin: .2rem 0; } .src { color: #888; font-size: .8rem; }
@@ -191,6 +236,13 @@ public struct HTMLReport {
     {{#failures}}<li>{{explanation}} <span class="src">{{source}}</span></li>{{/failures}}
     </ul>
     {{/hasFailures}}
+    {{#hasFlagged}}
+    <h2>Flagged, not gated</h2>
+    <p class="muted">These scenarios have fewer samples than the suite's min_samples, so their checks are shown but do not decide the gate.</p>
+    <ul class="checks">
+    {{#flagged}}<li>⚑ {{explanation}} — {{flag}} <span class="src">{{source}}</span></li>{{/flagged}}
+    </ul>
+    {{/hasFlagged}}
     <h2>Run</h2>
     <table class="meta">
     {{#meta}}<tr><td>{{key}}</td><td>{{value}}</td></tr>{{/meta}}
@@ -201,6 +253,22 @@ public struct HTMLReport {
     {{#table}}<tr><td>{{#scenario}}<a href="#{{anchor}}">{{scenario}}</a>{{/scenario}}</td><td>{{metric}}</td><td class="num">{{baseline}}</td><td class="num">{{candidate}}</td><td class="num">{{delta}}</td><td class="num">{{interval}}</td><td class="{{verdictClass}}">{{verdict}}</td></tr>
     {{/table}}
     </table>
+    {{#robustness}}
+    <h2 id="robustness">Robustness</h2>
+    <p class="muted">Corruption errors (Hendrycks &amp; Dietterich) normalised by {{reference}}; mPC and rPC (Michaelis et al.) from {{metric}}. Definitions: METRICS.md.</p>
+    <table>
+    <tr><th></th><th>mCE</th><th>relative mCE</th><th>mPC</th><th>rPC</th></tr>
+    {{#summaries}}<tr><td>{{role}}</td><td class="num">{{mce}}</td><td class="num">{{relativeMCE}}</td><td class="num">{{mpc}}</td><td class="num">{{rpc}}</td></tr>
+    {{/summaries}}
+    </table>
+    {{#notes}}<p class="muted">Note: {{note}}</p>{{/notes}}
+    <p><img src="{{curves}}" alt="{{metric}} against severity for each corruption"></p>
+    <table>
+    <tr><th>corruption</th><th>CE baseline</th><th>CE candidate</th><th>relative CE baseline</th><th>relative CE candidate</th></tr>
+    {{#corruptions}}<tr><td>{{name}}</td><td class="num">{{baselineCE}}</td><td class="num">{{candidateCE}}</td><td class="num">{{baselineRelative}}</td><td class="num">{{candidateRelative}}</td></tr>
+    {{/corruptions}}
+    </table>
+    {{/robustness}}
     {{#sections}}
     <h2 id="{{anchor}}">{{id}} {{#passed}}<span class="muted">· pass</span>{{/passed}}{{^passed}}<span style="color:#D55E00">· FAIL</span>{{/passed}}</h2>
     <p class="muted">{{summary}}{{#parameters}} — {{parameters}}{{/parameters}}</p>
@@ -218,7 +286,7 @@ public struct HTMLReport {
     {{/sections}}
     <h2>All checks</h2>
     <ul class="checks">
-    {{#checks}}<li>{{#passed}}✓{{/passed}}{{^passed}}✗{{/passed}} {{explanation}} <span class="src">{{source}}</span></li>{{/checks}}
+    {{#checks}}<li>{{#isFlagged}}⚑{{/isFlagged}}{{^isFlagged}}{{#passed}}✓{{/passed}}{{^passed}}✗{{/passed}}{{/isFlagged}} {{explanation}}{{#isFlagged}} — {{flag}}{{/isFlagged}} <span class="src">{{source}}</span></li>{{/checks}}
     </ul>
     <p class="muted">Written by Vigil {{version}}.</p>
     </body>

@@ -116,7 +116,36 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                 ALTER TABLE verdicts ADD COLUMN p_value REAL;
                 """)
         }
+        migrator.registerMigration("v3: slices and robustness") { db in
+            try db.execute(sql: """
+                ALTER TABLE verdicts ADD COLUMN flag TEXT;
+                CREATE TABLE robustness (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    reference TEXT NOT NULL,
+                    corruption TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    score TEXT NOT NULL,
+                    value REAL,
+                    PRIMARY KEY (run_id, corruption, role, score)
+                );
+                """)
+        }
         return migrator
+    }
+
+    /// Robustness scores as rows: per corruption `ce` and `relative_ce`; under the corruption
+    /// name `*` the summaries `mce`, `relative_mce`, `mpc`, `rpc`. Undefined scores are NULL.
+    static func flatten(_ r: RobustnessScores) -> [(String, ModelRole, String, Double?)] {
+        var rows: [(String, ModelRole, String, Double?)] = []
+        for c in r.corruptions {
+            for (role, score) in [(ModelRole.baseline, c.baseline), (.candidate, c.candidate)] {
+                rows += [(c.family, role, "ce", score.ce), (c.family, role, "relative_ce", score.relativeCE)]
+            }
+        }
+        for (role, s) in [(ModelRole.baseline, r.baseline), (.candidate, r.candidate)] {
+            rows += [("*", role, "mce", s.mCE), ("*", role, "relative_mce", s.relativeMCE), ("*", role, "mpc", s.mPC), ("*", role, "rpc", s.rPC)]
+        }
+        return rows
     }
 
     // MARK: - Recording runs
@@ -179,14 +208,22 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
             }
             let verdict = try db.makeStatement(sql: """
                 INSERT INTO verdicts (run_id, position, scenario, metric, rule, threshold, baseline, candidate, delta,
-                    passed, explanation, source, ci_lower, ci_upper, ci_level, p_value)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    passed, explanation, source, ci_lower, ci_upper, ci_level, p_value, flag)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (position, v) in result.verdicts.enumerated() {
                 try verdict.execute(arguments: [result.id, position, v.scenario, v.condition.metric.description,
                                                 v.condition.rule.rawValue, v.condition.threshold, v.baseline, v.candidate,
                                                 v.delta, v.passed, v.explanation, v.condition.source,
-                                                v.interval?.lower, v.interval?.upper, v.interval?.level, v.pValue])
+                                                v.interval?.lower, v.interval?.upper, v.interval?.level, v.pValue, v.flag])
+            }
+            if let robustness = result.robustness {
+                let score = try db.makeStatement(sql: """
+                    INSERT INTO robustness (run_id, reference, corruption, role, score, value) VALUES (?, ?, ?, ?, ?, ?)
+                    """)
+                for (corruption, role, name, value) in Self.flatten(robustness) {
+                    try score.execute(arguments: [result.id, robustness.reference.rawValue, corruption, role.rawValue, name, value])
+                }
             }
             let outcome = try db.makeStatement(sql: """
                 INSERT INTO outcomes (run_id, scenario, scenario_version, role, model_identity, sample_index, sample_id,
@@ -199,7 +236,7 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                     let computedIn = role == .baseline ? (scenario.baselineReusedFrom ?? result.id) : result.id
                     for (index, o) in result.outcomes(scenario.scenario, role).enumerated() {
                         try outcome.execute(arguments: [
-                            result.id, scenario.scenario.id, scenario.scenario.kind.implementationVersion, role.rawValue,
+                            result.id, scenario.scenario.id, scenario.scenario.implementationVersion, role.rawValue,
                             identity, index, o.sampleID, o.label, o.predicted, Double(o.confidence), o.correct,
                             o.latencyMs, Self.blob(o.probabilities), computedIn,
                         ])

@@ -41,48 +41,6 @@ struct GoldenCommand: ParsableCommand {
     }
 }
 
-struct CorruptCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "corrupt",
-        abstract: "Write a scenario's version of an image, to see what a scenario does.",
-        discussion: """
-            The image is transformed exactly as `vigil run` transforms it for a suite with the same \
-            seed, when --sample-id is the golden-set sample's id (default: the file name without \
-            its extension).
-
-            Example: vigil corrupt GoldenSets/digits/images/3/r15c01.png --scenario low-light --severity 4 -o dark.png
-            """)
-
-    @Argument(help: "The input image.")
-    var input: String
-
-    @Option(name: .customLong("scenario"), help: "Scenario name (see `vigil scenarios`).")
-    var scenarioName: String
-
-    @Option(help: "Severity 1...5 (not for 'clean').")
-    var severity: Int?
-
-    @Option(help: "The run seed (a suite's 'seed').")
-    var seed: UInt64 = 0
-
-    @Option(help: "Sample id that enters the per-image seed (default: the input's file name without extension).")
-    var sampleID: String?
-
-    @Option(name: .shortAndLong, help: "Output image; the extension picks the format (.png is lossless).")
-    var output: String
-
-    func run() throws {
-        let id = severity.map { "\(scenarioName)@\($0)" } ?? scenarioName
-        let scenario = try Scenario(id: id)
-        let inputURL = URL(fileURLWithPath: input)
-        let sampleID = self.sampleID ?? inputURL.deletingPathExtension().lastPathComponent
-        let image = try Image(contentsOf: inputURL)
-        let transformed = try scenario.apply(to: image, seed: Seeds.sample(run: seed, scenario: scenario, sampleID: sampleID))
-        try transformed.write(to: URL(fileURLWithPath: output))
-        print("wrote \(output) (\(scenario.id), seed \(seed), sample id \(sampleID), \(transformed.width)×\(transformed.height))")
-    }
-}
-
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
@@ -117,23 +75,5 @@ struct HistoryCommand: ParsableCommand {
         }
         TerminalReport.layout(rows).forEach { print($0) }
         if runs.isEmpty { print("(no runs)") }
-    }
-}
-
-struct ScenariosCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "scenarios",
-        abstract: "List the scenarios and their parameters at each severity.")
-
-    func run() throws {
-        for kind in Scenario.Kind.allCases {
-            print("\(kind.rawValue): \(kind.summary)")
-            guard kind != .clean else { print(""); continue }
-            for severity in 1...5 {
-                let scenario = Scenario(kind: kind, severity: severity)
-                print("  \(severity)  " + scenario.parameters.map { "\($0.name) \($0.value)" }.joined(separator: " · "))
-            }
-            print("")
-        }
     }
 }

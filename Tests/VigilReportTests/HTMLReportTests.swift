@@ -27,7 +27,7 @@ struct HTMLReportTests {
     }
 
     func result(for set: GoldenSet) -> RunResult {
-        let scenarios = [Scenario.clean, Scenario(kind: .occlusion, severity: 3)]
+        let scenarios = [Scenario.clean, try! Scenario(id: "occlusion@3")]
         var outcomes: [String: [ModelRole: [Outcome]]] = [:]
         var results: [ScenarioResult] = []
         for scenario in scenarios {
@@ -110,8 +110,9 @@ struct HTMLReportTests {
         #expect(FailureGallery.worst(outcomes, samples: samples, baseline: nil, limit: 2).count == 2)
     }
 
-    @Test func scenarioFileNamesAreSafe() {
-        #expect(HTMLReport.fileStem(Scenario(kind: .lowLight, severity: 3)) == "low-light-s3")
+    @Test func scenarioFileNamesAreSafe() throws {
+        #expect(try HTMLReport.fileStem(Scenario(id: "low-light@3")) == "low-light-s3")
+        #expect(try HTMLReport.fileStem(Scenario(id: "ink=heavy:fog@2+low-light@1")) == "ink-heavy_fog-s2_low-light-s1")
         #expect(HTMLReport.fileStem(.clean) == "clean")
     }
 }

@@ -9,7 +9,7 @@ import VigilTestSupport
 func makeResult(id: String = RunID.make(), seed: UInt64 = 1, goldenIdentity: String = "g1",
                 baselineIdentity: String = "model-a", reusedFrom: String? = nil) -> RunResult {
     let classes = ["a", "b"]
-    let scenarios = [Scenario.clean, Scenario(kind: .lowLight, severity: 2)]
+    let scenarios = [Scenario.clean, try! Scenario(id: "low-light@2")]
     var outcomes: [String: [ModelRole: [Outcome]]] = [:]
     var results: [ScenarioResult] = []
     for (index, scenario) in scenarios.enumerated() {
@@ -89,7 +89,7 @@ struct RunStoreTests {
         let result = makeResult()
         try store.beginForTest(result)
         try store.complete(result)
-        let lowLight = Scenario(kind: .lowLight, severity: 2)
+        let lowLight = try Scenario(id: "low-light@2")
         let cached = try #require(try store.cachedOutcomes(for: key(result, lowLight)))
         #expect(cached.runID == result.id)
         #expect(cached.outcomes == result.outcomes(lowLight, .baseline))
@@ -104,7 +104,7 @@ struct RunStoreTests {
         other = key(result, lowLight)
         other.scenarioVersion += 1
         #expect(try store.cachedOutcomes(for: other) == nil)
-        #expect(try store.cachedOutcomes(for: key(result, Scenario(kind: .occlusion, severity: 1))) == nil)
+        #expect(try store.cachedOutcomes(for: key(result, Scenario(id: "occlusion@1"))) == nil)
     }
 
     @Test func reuseOfReusePointsAtTheRunThatComputed() throws {

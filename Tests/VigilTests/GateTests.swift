@@ -26,9 +26,9 @@ struct GateTests {
         #expect(verdict.explanation == "accuracy on clean: candidate 98.00% vs baseline 99.00% (−1.00 pp), a regression of 1.00 pp ≤ 1.00 pp allowed — pass")
     }
 
-    @Test func regressionBeyondTheAllowedAmountFailsWithNumbers() {
+    @Test func regressionBeyondTheAllowedAmountFailsWithNumbers() throws {
         let condition = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .maxRegression, threshold: 0.01)
-        let verdict = Gate.evaluate(condition, scenario: Scenario(kind: .lowLight, severity: 3),
+        let verdict = Gate.evaluate(condition, scenario: try Scenario(id: "low-light@3"),
                                     baseline: metrics(correct: 95, of: 100), candidate: metrics(correct: 93, of: 100))
         #expect(!verdict.passed)
         #expect(verdict.delta.map { abs($0 + 0.02) < 1e-12 } == true)
@@ -66,15 +66,15 @@ struct GateTests {
         #expect(verdict.explanation.contains("undefined for the candidate (no samples of class b)"))
     }
 
-    @Test func scenarioSelectors() {
+    @Test func scenarioSelectors() throws {
         let byKind = Condition(metric: MetricKey(.accuracy), scenario: "low-light", rule: .atLeast, threshold: 0)
-        #expect(byKind.applies(to: Scenario(kind: .lowLight, severity: 2)))
+        #expect(try byKind.applies(to: Scenario(id: "low-light@2")))
         #expect(!byKind.applies(to: .clean))
         let exact = Condition(metric: MetricKey(.accuracy), scenario: "low-light@2", rule: .atLeast, threshold: 0)
-        #expect(exact.applies(to: Scenario(kind: .lowLight, severity: 2)))
-        #expect(!exact.applies(to: Scenario(kind: .lowLight, severity: 3)))
+        #expect(try exact.applies(to: Scenario(id: "low-light@2")))
+        #expect(try !exact.applies(to: Scenario(id: "low-light@3")))
         let all = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .atLeast, threshold: 0)
-        #expect(all.applies(to: .clean) && all.applies(to: Scenario(kind: .occlusion, severity: 5)))
+        #expect(try all.applies(to: .clean) && all.applies(to: Scenario(id: "occlusion@5")))
     }
 }
 

@@ -16,7 +16,7 @@ struct SuiteAndSpecTests {
         let suite = try Suite.load(Repository.url("Suites/default.yaml"), displayPath: "Suites/default.yaml")
         #expect(suite.name == "digits-default")
         #expect(suite.scenarios.first == .clean)
-        #expect(suite.scenarios.contains(Scenario(kind: .lowLight, severity: 5)))
+        #expect(try suite.scenarios.contains(Scenario(id: "low-light@5")))
         #expect(suite.goldenSet.standardizedFileURL == Repository.url("GoldenSets/digits").standardizedFileURL)
         #expect(suite.conditions.contains { $0.rule == .maxRegression && $0.scenario == "all" && $0.threshold == 0.01 })
         #expect(suite.conditions.allSatisfy { $0.source.hasPrefix("Suites/default.yaml:") })
@@ -48,7 +48,14 @@ struct SuiteAndSpecTests {
         ("    severities: [1, 3]", "    severities: [1, 7]", "file.yaml:9: each severity must be in 1...5, got 7"),
         ("  - metric: accuracy", "  - metric: fpr", "file.yaml:11: metric 'fpr' is per class; add 'class: NAME'"),
         ("    max_regression: 0.01", "    max_regresion: 0.01", "file.yaml:13: unknown key 'max_regresion' in a condition (did you mean 'max_regression'?)"),
-        ("  - clean", "  - clean@2", "file.yaml:7: scenario 'clean' takes no severity"),
+        ("  - clean", "  - clean@2", "file.yaml:7: scenario 'clean@2': 'clean' takes no severity and cannot be chained"),
+        ("  - clean", "  - fgo@2", "file.yaml:7: unknown scenario 'fgo' (did you mean 'fog'?) (`vigil scenarios` lists them)"),
+        ("  - clean", "  - slice: {}", "file.yaml:7: slice needs at least one tag: value pair"),
+        ("  - clean", "  - slice: {ink: a+b}", "file.yaml:7: slice tag 'ink: a+b': tags used in slices must be non-empty and free of , = : + @"),
+        ("  - clean", "  - severities: [1]", "file.yaml:7: a scenario needs 'name' (with 'severities') or 'slice'"),
+        ("  - clean", "  - name: low-light+motoin-blur\n    severities: [2]", "file.yaml:7: unknown scenario 'motoin-blur' (did you mean 'motion-blur'?) (`vigil scenarios` lists them)"),
+        ("seed: 1", "seed: 1\nrobustness_reference: alexnt", "file.yaml:6: robustness_reference 'alexnt' is not valid (did you mean 'alexnet'?)"),
+        ("seed: 1", "seed: 1\nmin_samples: -1", "file.yaml:6: min_samples must be in 0...1000000, got -1"),
         ("    max_regression: 0.01", "    max_regression: 0.01\n    significance: 1.5", "file.yaml:14: significance must be between 0 and 1, e.g. 0.05"),
         ("    max_regression: 0.01", "    at_least: 0.5\n    significance: 0.05", "file.yaml:14: 'significance' goes with 'max_regression'"),
         ("  - metric: accuracy\n    scenario: all\n    max_regression: 0.01",

@@ -46,18 +46,21 @@ int cvb_image_channels(const cvb_image *image);
 int cvb_image_copy_pixels(const cvb_image *image, uint8_t *out, size_t capacity, cvb_error *error);
 /// Encodes to a file; the format follows the extension (.png recommended: lossless).
 int cvb_image_write(const cvb_image *image, const char *path, cvb_error *error);
-/// Writes the image as premultiplied BGRA (Cairo's ARGB32 on little-endian machines),
-/// scaled to `width` x `height` with nearest-neighbour sampling so pixels stay visible.
+/// Writes the image as premultiplied BGRA (Cairo's ARGB32 on little-endian machines), scaled
+/// to `width` x `height`: nearest-neighbour when enlarging (pixels stay visible), area
+/// averaging when shrinking.
 int cvb_image_to_bgra(const cvb_image *image, int width, int height, uint8_t *out,
                       size_t stride, cvb_error *error);
 
 // MARK: - Scenarios (deterministic: same input, parameters and seed give identical bytes)
 
-/// Camera low light: linearise (sRGB), scale by `exposure`, draw photo-electrons from a
-/// Poisson distribution with `full_well` electrons at full scale, add Gaussian read noise of
-/// `read_noise` electrons, re-encode with the sRGB curve and quantise to `bits` bits.
-cvb_image *cvb_low_light(const cvb_image *image, double exposure, double full_well,
-                         double read_noise, int bits, uint64_t seed, cvb_error *error);
+/// Camera low light: linearise (sRGB), scale by `exposure` (times `channel_gains[c]` per BGR
+/// channel for a colour cast; NULL for none; grey images get the gains' luminance), draw
+/// photo-electrons from a Poisson distribution with `full_well` electrons at full scale, add
+/// Gaussian read noise of `read_noise` electrons, re-encode with the sRGB curve and quantise to
+/// `bits` bits.
+cvb_image *cvb_low_light(const cvb_image *image, double exposure, const double *channel_gains,
+                         double full_well, double read_noise, int bits, uint64_t seed, cvb_error *error);
 /// Linear motion blur: a line kernel of `length` pixels at `angle_degrees`.
 cvb_image *cvb_motion_blur(const cvb_image *image, double length, double angle_degrees,
                            cvb_error *error);
@@ -65,6 +68,26 @@ cvb_image *cvb_motion_blur(const cvb_image *image, double length, double angle_d
 /// covered. `max_patches` bounds how many rectangles are drawn.
 cvb_image *cvb_occlusion(const cvb_image *image, double area_share, int max_patches,
                          uint64_t seed, cvb_error *error);
+/// Resolution loss: area-downscale to `factor` of each side, then bilinear upscale back.
+cvb_image *cvb_downscale(const cvb_image *image, double factor, cvb_error *error);
+/// Rotation about the image centre by `angle_degrees` (counter-clockwise), bilinear, edges
+/// replicated; the size stays the same.
+cvb_image *cvb_rotate(const cvb_image *image, double angle_degrees, cvb_error *error);
+
+/// The ImageNet-C corruptions (Hendrycks & Dietterich 2019) with the parameters of PyPI's
+/// `imagecorruptions` 1.1.2, in its order: the 15 benchmark corruptions, then 4 extra ones.
+int cvb_corruption_count(void);
+/// The reference's name (e.g. "gaussian_noise"), group and a one-line summary; NULL when
+/// `index` is out of range. The strings are static.
+const char *cvb_corruption_name(int index);
+const char *cvb_corruption_group(int index);
+const char *cvb_corruption_summary(int index);
+/// Writes the parameters at `severity` (1...5) as one line; 0 on success.
+int cvb_corruption_parameters(int index, int severity, char *out, size_t capacity);
+/// Applies corruption `index` at `severity` (1...5). The image must be at least 32x32 pixels;
+/// the output has the same size and channels.
+cvb_image *cvb_corrupt(const cvb_image *image, int index, int severity, uint64_t seed, cvb_error *error);
+
 /// Uniform doubles in [0, 1) from the bridge's generator, for tests of determinism and range.
 void cvb_random_uniform(uint64_t seed, double *out, size_t count);
 

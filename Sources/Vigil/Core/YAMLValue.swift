@@ -43,7 +43,8 @@ struct YAMLValue {
         InputError("\(file):\(line): \(message)")
     }
 
-    func mapping(_ what: String, allowed keys: [String]) throws -> YAMLMapping {
+    /// The mapping's entries; `keys` lists the allowed keys (nil: any text key).
+    func mapping(_ what: String, allowed keys: [String]?) throws -> YAMLMapping {
         guard case let .mapping(mapping) = node else {
             throw error("\(what) must be a mapping of keys to values")
         }
@@ -51,7 +52,7 @@ struct YAMLValue {
         for (keyNode, valueNode) in mapping {
             let key = YAMLValue(node: keyNode, file: file)
             guard let name = keyNode.string else { throw key.error("keys in \(what) must be text") }
-            guard keys.contains(name) else {
+            if let keys, !keys.contains(name) {
                 throw key.error("unknown key '\(name)' in \(what)" + Suggestion.hint(for: name, in: keys))
             }
             entries.append((name, YAMLValue(node: valueNode, file: file)))

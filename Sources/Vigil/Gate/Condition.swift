@@ -29,7 +29,8 @@ public struct Condition: Sendable, Hashable, Codable {
     }
 
     public var metric: MetricKey
-    /// `all`, a scenario name (every severity of it in the suite), or an exact id (`low-light@3`).
+    /// `all`, a scenario family (every severity of it in the suite: `low-light`,
+    /// `low-light+motion-blur`, `ink=heavy:fog`), or an exact id (`low-light@3`).
     public var scenario: String
     public var rule: Rule
     public var threshold: Double
@@ -57,7 +58,7 @@ public struct Condition: Sendable, Hashable, Codable {
 
     /// Whether this condition covers `candidate`.
     public func applies(to candidate: Scenario) -> Bool {
-        scenario == "all" || scenario == candidate.id || scenario == candidate.kind.rawValue
+        scenario == "all" || scenario == candidate.id || scenario == candidate.family
     }
 }
 
@@ -76,6 +77,9 @@ public struct ConditionVerdict: Sendable, Hashable, Codable {
     public var passed: Bool
     /// One sentence: the numbers, the bound, and the outcome.
     public var explanation: String
+    /// Set when the scenario has fewer samples than the suite's `min_samples` (a thin slice):
+    /// why the verdict is shown but does not decide the gate.
+    public var flag: String?
 }
 
 /// Evaluates conditions. Comparisons allow 1e-12 of slack, so that a regression of exactly the

@@ -11,11 +11,19 @@ import Foundation
 /// seed: 20261125
 /// primary_metric: accuracy
 /// batch_size: 32
+/// min_samples: 30              # smaller slices are flagged, not gated
+/// robustness_reference: baseline # or alexnet: CE/mCE as ImageNet-C publishes them
 /// scenarios:
 ///   - clean
 ///   - name: low-light
 ///     severities: [1, 2, 3, 4, 5]
-///   - motion-blur@3
+///   - low-light@2+motion-blur@3   # a chain is one scenario
+///   - name: imagenet-c            # the 15 ImageNet-C corruptions
+///     severities: [1, 2, 3, 4, 5]
+///   - slice: {ink: heavy}         # samples tagged ink: heavy, unchanged
+///   - slice: {ink: heavy}         # ... and the same slice in low light
+///     name: low-light
+///     severities: [3]
 /// conditions:
 ///   - metric: accuracy
 ///     scenario: all
@@ -40,9 +48,15 @@ public struct Suite: Sendable {
     public var bootstrap: Int
     public var scenarios: [Scenario]
     public var conditions: [Condition]
+    /// Scenarios with fewer samples (slices) are flagged: their conditions are reported with n
+    /// and the interval width but do not decide the gate. 0 gates every scenario.
+    public var minSamples: Int
+    /// What corruption errors are normalised by.
+    public var robustnessReference: RobustnessReference
 
     static let topKeys = ["suite", "golden_set", "baseline", "candidate", "seed", "primary_metric",
-                          "batch_size", "workers", "bootstrap", "scenarios", "conditions"]
+                          "batch_size", "workers", "bootstrap", "min_samples", "robustness_reference",
+                          "scenarios", "conditions"]
     static let conditionKeys = ["metric", "class", "scenario"] + Condition.Rule.allCases.map(\.rawValue)
         + ["significance", "confidence"]
 
@@ -92,29 +106,62 @@ public struct Suite: Sendable {
             },
             bootstrap: bootstrap,
             scenarios: scenarios,
-            conditions: conditions)
+            conditions: conditions,
+            minSamples: try top["min_samples"]?.int("min_samples", in: 0...1_000_000) ?? 30,
+            robustnessReference: try top["robustness_reference"].map {
+                RobustnessReference(rawValue: try $0.choice("robustness_reference", from: RobustnessReference.allCases.map(\.rawValue)))!
+            } ?? .baseline)
     }
 
-    /// `clean`, `low-light@3`, or `{name: low-light, severities: [1, 3, 5]}`.
+    /// A scenario id (`clean`, `low-light@3`, `low-light@2+motion-blur@3`, `ink=heavy`,
+    /// `ink=heavy:fog@2`), or a mapping: `name` (a transform, a chain `a+b`, or `imagenet-c` for
+    /// the 15 ImageNet-C corruptions) with `severities`, and/or `slice` (tag: value pairs).
     static func parseScenarios(_ value: YAMLValue) throws -> [Scenario] {
         if case .scalar = value.node {
             do {
-                return [try Scenario(id: try value.string("a scenario"))]
+                let scenario = try Scenario(id: try value.string("a scenario"))
+                try Scenario.validateSlice(scenario.slice)
+                return [scenario]
             } catch let error as InputError {
                 throw value.error(error.message)
             }
         }
-        let entry = try value.mapping("a scenario", allowed: ["name", "severities"])
-        let nameValue = try entry.required("name")
-        let name = try nameValue.choice("scenario", from: Scenario.Kind.allCases.map(\.rawValue))
-        let kind = Scenario.Kind(rawValue: name)!
-        guard kind != .clean else {
+        let entry = try value.mapping("a scenario", allowed: ["name", "severities", "slice"])
+        var slice: [String: String] = [:]
+        if let sliceValue = entry["slice"] {
+            for (key, tag) in try sliceValue.mapping("slice", allowed: nil).entries {
+                slice[key] = try tag.string("tag '\(key)'")
+            }
+            guard !slice.isEmpty else { throw sliceValue.error("slice needs at least one tag: value pair") }
+            do { try Scenario.validateSlice(slice) } catch let error as InputError { throw sliceValue.error(error.message) }
+        }
+        guard let nameValue = entry["name"] else {
+            guard entry["slice"] != nil else { throw value.error("a scenario needs 'name' (with 'severities') or 'slice'") }
+            if let severities = entry["severities"] { throw severities.error("'severities' needs a 'name' to apply to") }
+            return [Scenario(steps: [], slice: slice)]
+        }
+        let name = try nameValue.string("name")
+        if name == "clean" {
             if let severities = entry["severities"] { throw severities.error("scenario 'clean' takes no severities") }
-            return [.clean]
+            return [Scenario(steps: [], slice: slice)]
+        }
+        let chains: [[Transform]]
+        do {
+            if name == "imagenet-c" {
+                chains = Transform.all.filter(\.isImageNetCBenchmark).map { [$0] }
+            } else {
+                chains = [try name.split(separator: "+").map { try Transform.named(String($0).trimmingCharacters(in: .whitespaces)) }]
+            }
+        } catch let error as InputError {
+            throw nameValue.error(error.message)
         }
         let severitiesValue = try entry.required("severities")
-        return try severitiesValue.sequence("severities").map { item in
-            Scenario(kind: kind, severity: try item.int("each severity", in: 1...5))
+        let severities = try severitiesValue.sequence("severities").map { try $0.int("each severity", in: 1...5) }
+        guard !severities.isEmpty else { throw severitiesValue.error("severities is empty") }
+        return chains.flatMap { chain in
+            severities.map { severity in
+                Scenario(steps: chain.map { Scenario.Step($0, severity: severity) }, slice: slice)
+            }
         }
     }
 
@@ -159,7 +206,7 @@ public struct Suite: Sendable {
         }
         let selectorValue = try entry.required("scenario")
         let selector = try selectorValue.string("scenario")
-        let valid = ["all"] + orderedUnique(scenarios.map(\.kind.rawValue) + scenarios.map(\.id))
+        let valid = ["all"] + orderedUnique(scenarios.map(\.family) + scenarios.map(\.id))
         guard valid.contains(selector) else {
             throw selectorValue.error("scenario '\(selector)' is not in this suite" + Suggestion.hint(for: selector, in: valid))
         }

@@ -11,8 +11,16 @@ public struct ComparisonRow: Sendable {
     public var delta: Double?
     /// The paired-bootstrap interval of the delta at 95%, when computed.
     public var interval: Interval?
-    /// "pass" or "FAIL" from the conditions on this metric and scenario, "" when none apply.
+    /// "pass" or "FAIL" from the conditions on this metric and scenario, "flagged" when the
+    /// scenario is too small to gate, "" when none apply.
     public var verdict: String
+
+    /// The scenario's id, with its sample count for tag slices (which cover part of the set).
+    public var scenarioLabel: String {
+        scenario.slice.isEmpty ? scenario.id : "\(scenario.id) (n=\(sampleCount))"
+    }
+
+    public var sampleCount: Int
 
     /// "−2.90 … −1.10 pp", or "" without an interval.
     public var intervalText: String {
@@ -34,7 +42,9 @@ extension RunResult {
                 rows.append(ComparisonRow(
                     scenario: scenario.scenario, isFirstOfScenario: first, metric: key, baseline: b, candidate: c,
                     delta: b.flatMap { b in c.map { $0 - b } }, interval: scenario.comparison(of: key)?.interval,
-                    verdict: verdicts.isEmpty ? "" : verdicts.allSatisfy(\.passed) ? "pass" : "FAIL"))
+                    verdict: verdicts.isEmpty ? "" : verdicts.contains { $0.flag != nil } ? "flagged"
+                        : verdicts.allSatisfy(\.passed) ? "pass" : "FAIL",
+                    sampleCount: scenario.candidate.n))
                 first = false
             }
         }
@@ -56,7 +66,11 @@ public enum TerminalReport {
         lines.append("")
         lines.append(contentsOf: table(result))
         lines.append("")
-        let checks = result.verdicts
+        if let robustness = result.robustness {
+            lines.append(contentsOf: robustnessLines(robustness))
+            lines.append("")
+        }
+        let checks = result.verdicts.filter { $0.flag == nil }
         let failures = result.failures
         if failures.isEmpty {
             lines.append("Gate: PASS — all \(checks.count) checks passed")
@@ -66,7 +80,28 @@ public enum TerminalReport {
                 lines.append("  ✗ \(verdict.explanation)  [\(verdict.condition.source)]")
             }
         }
+        let flagged = result.flagged
+        if !flagged.isEmpty {
+            lines.append("Flagged, not gated (fewer samples than the suite's min_samples):")
+            for verdict in flagged {
+                lines.append("  ⚑ \(verdict.explanation) — \(verdict.flag ?? "")  [\(verdict.condition.source)]")
+            }
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// mCE, relative mCE, mPC and rPC for both models, then the notes that qualify them.
+    static func robustnessLines(_ r: RobustnessScores) -> [String] {
+        func percent(_ value: Double?) -> String { value.map { String(format: "%.1f%%", $0 * 100) } ?? "—" }
+        let reference = r.reference == .alexnet ? "AlexNet's published ImageNet-C errors" : "the baseline"
+        var lines = ["Robustness over \(r.curves.count) corruptions (\(r.metric); CE normalised by \(reference)):"]
+        var rows = [["", "mCE", "relative mCE", "mPC", "rPC"]]
+        for (name, s) in [("baseline", r.baseline), ("candidate", r.candidate)] {
+            rows.append([name, percent(s.mCE), percent(s.relativeMCE), percent(s.mPC), percent(s.rPC)])
+        }
+        lines += layout(rows, rightAligned: [1, 2, 3, 4]).map { "  " + $0 }
+        lines += r.notes.map { "  note: \($0)" }
+        return lines
     }
 
     static func reuseLine(_ result: RunResult) -> String {
@@ -82,7 +117,7 @@ public enum TerminalReport {
     static func table(_ result: RunResult) -> [String] {
         var rows: [[String]] = [["scenario", "metric", "baseline", "candidate", "delta", "95% CI of delta", "verdict"]]
         for row in result.comparisonRows {
-            rows.append([row.isFirstOfScenario ? row.scenario.id : "", row.metric.description,
+            rows.append([row.isFirstOfScenario ? row.scenarioLabel : "", row.metric.description,
                          Formatting.value(row.baseline, row.metric.metric), Formatting.value(row.candidate, row.metric.metric),
                          Formatting.signedDelta(row.delta, row.metric.metric), row.intervalText, row.verdict])
         }

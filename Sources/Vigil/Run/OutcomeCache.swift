@@ -15,7 +15,7 @@ public struct OutcomeKey: Sendable, Hashable, Codable {
         self.modelIdentity = modelIdentity
         self.goldenSetIdentity = goldenSetIdentity
         self.scenario = scenario.id
-        scenarioVersion = scenario.kind.implementationVersion
+        scenarioVersion = scenario.implementationVersion
         self.seed = seed
         self.batchSize = batchSize
     }

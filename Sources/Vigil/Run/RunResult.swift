@@ -100,7 +100,8 @@ public struct ScenarioResult: Sendable, Hashable, Codable {
     public var comparisons: [PairedDelta]
     public var verdicts: [ConditionVerdict]
 
-    public var passed: Bool { verdicts.allSatisfy(\.passed) }
+    /// Flagged verdicts (too few samples) are shown but do not decide.
+    public var passed: Bool { verdicts.allSatisfy { $0.passed || $0.flag != nil } }
 
     public init(scenario: Scenario, baseline: ClassificationMetrics, candidate: ClassificationMetrics,
                 baselineReusedFrom: String?, comparisons: [PairedDelta] = [], verdicts: [ConditionVerdict]) {
@@ -135,12 +136,18 @@ public struct RunResult: Sendable, Codable {
     /// Metrics shown per scenario: the primary metric, then those named by conditions.
     public var reportedMetrics: [MetricKey]
     public var scenarios: [ScenarioResult]
+    /// CE/mCE, mPC/rPC and severity curves over the single-corruption scenarios; nil when the
+    /// suite has none.
+    public var robustness: RobustnessScores?
     /// Per scenario id, per role, one outcome per golden-set sample in manifest order.
     public var outcomes: [String: [ModelRole: [Outcome]]] = [:]
 
     public var passed: Bool { scenarios.allSatisfy(\.passed) }
     public var verdicts: [ConditionVerdict] { scenarios.flatMap(\.verdicts) }
-    public var failures: [ConditionVerdict] { verdicts.filter { !$0.passed } }
+    /// Failed verdicts that decide the gate (flagged ones do not).
+    public var failures: [ConditionVerdict] { verdicts.filter { !$0.passed && $0.flag == nil } }
+    /// Verdicts on scenarios too small to gate, shown with their sample count.
+    public var flagged: [ConditionVerdict] { verdicts.filter { $0.flag != nil } }
     public var durationSeconds: Double { finishedAt.timeIntervalSince(startedAt) }
 
     public func outcomes(_ scenario: Scenario, _ role: ModelRole) -> [Outcome] {
@@ -149,14 +156,14 @@ public struct RunResult: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case id, startedAt, finishedAt, suite, goldenSet, seed, batchSize, baseline, candidate,
-             environment, primaryMetric, reportedMetrics, scenarios
+             environment, primaryMetric, reportedMetrics, scenarios, robustness
         case passed
     }
 
     public init(id: String, startedAt: Date, finishedAt: Date, suite: SuiteInfo, goldenSet: GoldenSetInfo,
                 seed: UInt64, batchSize: Int, baseline: ModelInfo, candidate: ModelInfo,
                 environment: RunEnvironment, primaryMetric: MetricKey, reportedMetrics: [MetricKey],
-                scenarios: [ScenarioResult], outcomes: [String: [ModelRole: [Outcome]]]) {
+                scenarios: [ScenarioResult], robustness: RobustnessScores? = nil, outcomes: [String: [ModelRole: [Outcome]]]) {
         self.id = id
         self.startedAt = startedAt
         self.finishedAt = finishedAt
@@ -170,6 +177,7 @@ public struct RunResult: Sendable, Codable {
         self.primaryMetric = primaryMetric
         self.reportedMetrics = reportedMetrics
         self.scenarios = scenarios
+        self.robustness = robustness
         self.outcomes = outcomes
     }
 
@@ -188,6 +196,7 @@ public struct RunResult: Sendable, Codable {
         primaryMetric = try c.decode(MetricKey.self, forKey: .primaryMetric)
         reportedMetrics = try c.decode([MetricKey].self, forKey: .reportedMetrics)
         scenarios = try c.decode([ScenarioResult].self, forKey: .scenarios)
+        robustness = try c.decodeIfPresent(RobustnessScores.self, forKey: .robustness)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -206,6 +215,7 @@ public struct RunResult: Sendable, Codable {
         try c.encode(primaryMetric, forKey: .primaryMetric)
         try c.encode(reportedMetrics, forKey: .reportedMetrics)
         try c.encode(scenarios, forKey: .scenarios)
+        try c.encodeIfPresent(robustness, forKey: .robustness)
     }
 
     /// A JSON encoder configured the way Vigil writes results: sorted keys, ISO 8601 dates.

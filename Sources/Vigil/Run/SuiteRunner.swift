@@ -58,6 +58,22 @@ public struct SuiteRunner: Sendable {
         public var candidateBackend: OpenCVDNNBackend
         public var baselineInfo: ModelInfo
         public var candidateInfo: ModelInfo
+        /// Per suite scenario, the manifest indices of its samples (all, or a tag slice's).
+        public var sampleIndices: [[Int]]
+    }
+
+    /// The manifest indices of each scenario's samples. A slice that selects nothing is an
+    /// error that names the tag values the golden set does have.
+    static func sampleIndices(_ scenarios: [Scenario], _ goldenSet: GoldenSet, suitePath: String) throws -> [[Int]] {
+        try scenarios.map { scenario in
+            let indices = goldenSet.samples.indices.filter { scenario.includes(tags: goldenSet.samples[$0].tags) }
+            guard indices.isEmpty else { return indices }
+            let known = scenario.slice.keys.sorted().map { key in
+                let values = Set(goldenSet.samples.compactMap { $0.tags[key] }).sorted()
+                return values.isEmpty ? "no sample has tag '\(key)'" : "tag '\(key)' has values \(values.joined(separator: ", "))"
+            }
+            throw InputError("\(suitePath): scenario '\(scenario.id)' selects no sample of golden set '\(goldenSet.name)' (\(known.joined(separator: "; ")))")
+        }
     }
 
     /// Loads and checks everything the run needs: golden set (verified), model specs, models,
@@ -89,14 +105,15 @@ public struct SuiteRunner: Sendable {
             ModelInfo(name: backend.spec.name, spec: DisplayPath.of(URL(fileURLWithPath: backend.spec.specPath)),
                       sha256: backend.spec.sha256, identity: backend.identity)
         }
+        let indices = try Self.sampleIndices(suite.scenarios, goldenSet, suitePath: suite.path)
         let candidate = try backend(suite.candidate, .candidate)
         if let stored = options.storedBaseline {
             return Prepared(goldenSet: goldenSet, baselineBackend: nil, candidateBackend: candidate,
-                            baselineInfo: stored.model, candidateInfo: info(candidate))
+                            baselineInfo: stored.model, candidateInfo: info(candidate), sampleIndices: indices)
         }
         let baseline = try backend(suite.baseline, .baseline)
         return Prepared(goldenSet: goldenSet, baselineBackend: baseline, candidateBackend: candidate,
-                        baselineInfo: info(baseline), candidateInfo: info(candidate))
+                        baselineInfo: info(baseline), candidateInfo: info(candidate), sampleIndices: indices)
     }
 
     /// Runs the suite. Pass the result of `prepare()` when it was already called (for example to
@@ -105,7 +122,7 @@ public struct SuiteRunner: Sendable {
         let started = Date()
         let prepared = try prepared ?? prepare()
         let goldenSet = prepared.goldenSet
-        let sampleIDs = goldenSet.samples.map(\.id)
+        let sampleIDs = prepared.sampleIndices.map { $0.map { goldenSet.samples[$0].id } }
 
         // Baseline outcomes that need no inference: from a named stored run, or from the cache.
         var known: [String: CachedOutcomes] = [:]
@@ -116,23 +133,23 @@ public struct SuiteRunner: Sendable {
             guard stored.seed == suite.seed else {
                 throw InputError("run \(stored.runID) used seed \(stored.seed), this suite uses \(suite.seed); scenario images would differ, so it cannot serve as the baseline")
             }
-            for scenario in suite.scenarios {
-                guard let outcomes = stored.outcomes[scenario.id], outcomes.map(\.sampleID) == sampleIDs else {
+            for (index, scenario) in suite.scenarios.enumerated() {
+                guard let outcomes = stored.outcomes[scenario.id], outcomes.map(\.sampleID) == sampleIDs[index] else {
                     throw InputError("run \(stored.runID) has no complete outcomes for scenario '\(scenario.id)'; it cannot serve as the baseline for \(suite.path)")
                 }
                 known[scenario.id] = CachedOutcomes(runID: stored.runID, outcomes: outcomes)
             }
         } else if options.reuseBaseline, let cache, let baseline = prepared.baselineBackend {
-            for scenario in suite.scenarios {
+            for (index, scenario) in suite.scenarios.enumerated() {
                 let key = OutcomeKey(modelIdentity: baseline.identity, goldenSetIdentity: goldenSet.identity,
                                      scenario: scenario, seed: suite.seed, batchSize: suite.batchSize)
-                if let cached = try cache.cachedOutcomes(for: key), cached.outcomes.map(\.sampleID) == sampleIDs {
+                if let cached = try cache.cachedOutcomes(for: key), cached.outcomes.map(\.sampleID) == sampleIDs[index] {
                     known[scenario.id] = cached
                 }
             }
         }
 
-        let items = workItems(sampleCount: goldenSet.samples.count, runBaseline: { known[$0.id] == nil })
+        let items = workItems(sampleIndices: prepared.sampleIndices, runBaseline: { known[$0.id] == nil })
         let workers = max(1, min(options.workers ?? suite.workers ?? ProcessInfo.processInfo.activeProcessorCount, items.count))
         // Parallelism comes from workers (one network each); OpenCV's own pool gets what is left
         // of the cores, so the two never oversubscribe the machine.
@@ -155,12 +172,18 @@ public struct SuiteRunner: Sendable {
             let comparisons = try pairedComparisons(scenario, baseline, candidate)
             var result = ScenarioResult(scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics,
                                         baselineReusedFrom: known[scenario.id]?.runID, comparisons: comparisons, verdicts: [])
+            let smallSample = candidateOutcomes.count < suite.minSamples ? smallSampleFlag(result, n: candidateOutcomes.count) : nil
             result.verdicts = suite.conditions.filter { $0.applies(to: scenario) }.map { condition in
                 let paired = condition.needsStatistics ? result.comparison(of: condition.metric, level: condition.confidence ?? 0.95) : nil
-                return Gate.evaluate(condition, scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics, paired: paired)
+                var verdict = Gate.evaluate(condition, scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics, paired: paired)
+                verdict.flag = smallSample
+                return verdict
             }
             scenarioResults.append(result)
         }
+        let robustness = RobustnessScores.compute(
+            scenarioResults.map { .init(scenario: $0.scenario, baseline: $0.baseline.accuracy, candidate: $0.candidate.accuracy) },
+            metric: MetricKey(.accuracy), reference: suite.robustnessReference)
 
         return RunResult(
             id: options.runID, startedAt: started, finishedAt: Date(),
@@ -171,7 +194,17 @@ public struct SuiteRunner: Sendable {
                                         gitCommit: GitInfo.commit(at: suite.fileURL.deletingLastPathComponent()),
                                         workers: workers, opencvThreads: opencvThreads),
             primaryMetric: suite.primaryMetric, reportedMetrics: suite.reportedMetrics,
-            scenarios: scenarioResults, outcomes: outcomes)
+            scenarios: scenarioResults, robustness: robustness, outcomes: outcomes)
+    }
+
+    /// Why a scenario's verdicts do not decide the gate: its sample count, and how wide the
+    /// 95% interval of the primary metric's delta is at that size.
+    func smallSampleFlag(_ result: ScenarioResult, n: Int) -> String {
+        var text = "only \(n) samples (min_samples \(suite.minSamples))"
+        if let interval = result.comparison(of: suite.primaryMetric)?.interval {
+            text += "; the 95% CI of Δ\(suite.primaryMetric) spans \(Formatting.delta(interval.upper - interval.lower, suite.primaryMetric.metric))"
+        }
+        return text + ": shown, not gated"
     }
 
     public static func metrics(_ outcomes: [Outcome], classes: [String]) -> ClassificationMetrics {
@@ -205,19 +238,20 @@ public struct SuiteRunner: Sendable {
         return comparisons
     }
 
-    /// One unit of work: a range of the manifest under one scenario.
+    /// One unit of work: a batch of one scenario's samples (manifest indices).
     struct WorkItem: Sendable {
         var scenarioIndex: Int
         var scenario: Scenario
-        var samples: Range<Int>
+        var samples: ArraySlice<Int>
         var runBaseline: Bool
     }
 
-    func workItems(sampleCount: Int, runBaseline: (Scenario) -> Bool) -> [WorkItem] {
+    func workItems(sampleIndices: [[Int]], runBaseline: (Scenario) -> Bool) -> [WorkItem] {
         suite.scenarios.enumerated().flatMap { index, scenario in
-            stride(from: 0, to: sampleCount, by: suite.batchSize).map { start in
+            let indices = sampleIndices[index]
+            return stride(from: 0, to: indices.count, by: suite.batchSize).map { start in
                 WorkItem(scenarioIndex: index, scenario: scenario,
-                         samples: start..<min(start + suite.batchSize, sampleCount), runBaseline: runBaseline(scenario))
+                         samples: indices[start..<min(start + suite.batchSize, indices.count)], runBaseline: runBaseline(scenario))
             }
         }
     }
@@ -242,11 +276,16 @@ public struct SuiteRunner: Sendable {
                     for itemIndex in stride(from: worker, to: items.count, by: workers) {
                         try Task.checkCancellation()
                         let item = items[itemIndex]
-                        let samples = Array(prepared.goldenSet.samples[item.samples])
+                        let samples = item.samples.map { prepared.goldenSet.samples[$0] }
                         let images = try samples.map { sample in
-                            let image = try Image(contentsOf: prepared.goldenSet.url(of: sample))
+                            let url = prepared.goldenSet.url(of: sample)
+                            let image = try Image(contentsOf: url)
                             let sampleSeed = Seeds.sample(run: seed, scenario: item.scenario, sampleID: sample.id)
-                            return try item.scenario.apply(to: image, seed: sampleSeed)
+                            do {
+                                return try item.scenario.apply(to: image, seed: sampleSeed)
+                            } catch let error as InputError {
+                                throw InputError("\(DisplayPath.of(url)): \(error.message)")
+                            }
                         }
                         let labels = samples.map(prepared.goldenSet.labelIndex(of:))
                         let candidateOutcomes = try Self.predict(candidate, prepared.candidateBackend.maxBatchSize,

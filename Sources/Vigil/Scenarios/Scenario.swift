@@ -1,121 +1,172 @@
 import CVBridge
 import Foundation
 
-/// A condition a model is tested under: an image transform at a severity (1 mildest … 5
-/// harshest), or `clean` for the images as they are.
+/// A condition a model is tested under: a chain of image transforms, each at a severity
+/// (1 mildest … 5 harshest), optionally on a slice of the golden set selected by tags; or
+/// `clean`, the images as they are.
 ///
-/// Scenarios are values. Applying one is deterministic: the same image, scenario, severity and
-/// seed give byte-identical output on every run (randomness comes only from the seed, never
-/// from global state).
+/// Scenarios are values with a textual id that says everything about them:
+/// - `clean`
+/// - `low-light@3`: one transform at one severity;
+/// - `low-light@2+motion-blur@3`: a chain, applied left to right (one scenario, one id);
+/// - `lighting=night`: the samples tagged `lighting: night`, unchanged (a slice of real captures);
+/// - `lighting=night,device=cam-b:motion-blur@2`: a slice, then a transform.
+///
+/// Applying one is deterministic: the same image, scenario and seed give byte-identical output
+/// (randomness comes only from the seed, never from global state).
 ///
 /// ```swift
-/// let night = Scenario(kind: .lowLight, severity: 4)
+/// let night = try Scenario(id: "low-light@4+motion-blur@2")
 /// let dark = try night.apply(to: image, seed: Seeds.sample(run: 7, scenario: night, sampleID: "r00c00"))
 /// ```
 public struct Scenario: Sendable, Hashable, Codable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Codable, CaseIterable {
-        case clean
-        case lowLight = "low-light"
-        case motionBlur = "motion-blur"
-        case occlusion
+    /// One transform at one severity.
+    public struct Step: Sendable, Hashable {
+        public let transform: Transform
+        public let severity: Int
 
-        /// Bumped when the transform's output changes, so stored outcomes computed by an older
-        /// implementation are never reused for a newer one.
-        public var implementationVersion: Int { 1 }
-
-        public var summary: String {
-            switch self {
-            case .clean: "the golden-set images unchanged"
-            case .lowLight: "camera low light: less exposure, photon shot noise, read noise, sRGB gamma, coarser quantisation"
-            case .motionBlur: "linear motion blur: a line kernel whose length grows with severity, at a seeded random angle"
-            case .occlusion: "solid rectangles of seeded random colour covering a growing share of the image"
-            }
+        public init(_ transform: Transform, severity: Int) {
+            precondition((1...5).contains(severity), "severity is 1...5")
+            self.transform = transform
+            self.severity = severity
         }
+
+        public var id: String { "\(transform.name)@\(severity)" }
     }
 
-    public let kind: Kind
-    /// 1...5; `nil` for `clean`.
-    public let severity: Int?
+    /// The transforms, in order; empty for `clean` and for a slice taken as it is.
+    public let steps: [Step]
+    /// Tag values a sample must all have to be in this scenario; empty for every sample.
+    public let slice: [String: String]
 
-    public init(kind: Kind, severity: Int?) {
-        precondition(kind == .clean ? severity == nil : (1...5).contains(severity ?? 0),
-                     "clean takes no severity; other scenarios take 1...5")
-        self.kind = kind
-        self.severity = severity
+    public init(steps: [Step], slice: [String: String] = [:]) {
+        self.steps = steps
+        self.slice = slice
     }
 
-    public static let clean = Scenario(kind: .clean, severity: nil)
+    /// One transform at one severity: `Scenario(try .named("fog"), severity: 3)`.
+    public init(_ transform: Transform, severity: Int) {
+        self.init(steps: [Step(transform, severity: severity)])
+    }
 
-    /// `clean`, or `name@severity` such as `low-light@3`.
+    public static let clean = Scenario(steps: [])
+
+    public var isClean: Bool { steps.isEmpty && slice.isEmpty }
+
     public var id: String {
-        severity.map { "\(kind.rawValue)@\($0)" } ?? kind.rawValue
+        let chain = steps.map(\.id).joined(separator: "+")
+        guard !slice.isEmpty else { return steps.isEmpty ? "clean" : chain }
+        return Self.sliceID(slice) + (steps.isEmpty ? "" : ":" + chain)
+    }
+
+    /// The id without severities (`low-light`, `low-light+motion-blur`, `lighting=night:fog`):
+    /// what a condition's `scenario:` selects across severities, and what a severity curve
+    /// groups by.
+    public var family: String {
+        let chain = steps.map(\.transform.name).joined(separator: "+")
+        guard !slice.isEmpty else { return steps.isEmpty ? "clean" : chain }
+        return Self.sliceID(slice) + (steps.isEmpty ? "" : ":" + chain)
+    }
+
+    /// The severity shared by every step; nil for clean, slices without transforms, and chains
+    /// that mix severities.
+    public var severity: Int? {
+        guard let first = steps.first?.severity, steps.allSatisfy({ $0.severity == first }) else { return nil }
+        return first
     }
 
     public var description: String { id }
 
-    /// Parses `clean` or `low-light@3`; errors suggest the closest scenario name.
+    /// Bumped when any step's output changes (part of the key of reusable stored outcomes).
+    public var implementationVersion: Int {
+        steps.isEmpty ? 1 : steps.reduce(0) { $0 * 100 + $1.transform.version }
+    }
+
+    /// The smallest image side every step accepts.
+    public var minimumSide: Int { steps.map(\.transform.minimumSide).max() ?? 1 }
+
+    /// One line per step with its parameters at its severity.
+    public var parameters: [String] { steps.map { "\($0.id): \($0.transform.parameters(severity: $0.severity))" } }
+
+    /// Whether a sample with `tags` belongs to this scenario.
+    public func includes(tags: [String: String]) -> Bool {
+        slice.allSatisfy { tags[$0.key] == $0.value }
+    }
+
+    /// Parses an id (see the type's documentation); errors suggest the closest scenario name.
     public init(id: String) throws {
-        let parts = id.split(separator: "@", maxSplits: 1).map(String.init)
-        let names = Kind.allCases.map(\.rawValue)
-        guard let kind = Kind(rawValue: parts[0]) else {
-            throw InputError("unknown scenario '\(parts[0])'" + Suggestion.hint(for: parts[0], in: names))
+        var rest = Substring(id.trimmingCharacters(in: .whitespaces))
+        var slice: [String: String] = [:]
+        if let colon = rest.firstIndex(of: ":") {
+            slice = try Self.parseSlice(rest[..<colon], in: id)
+            rest = rest[rest.index(after: colon)...]
+        } else if rest.contains("=") {
+            self.init(steps: [], slice: try Self.parseSlice(rest, in: id))
+            return
         }
-        if kind == .clean {
-            guard parts.count == 1 else { throw InputError("scenario 'clean' takes no severity") }
+        if rest == "clean" {
+            guard slice.isEmpty else { throw InputError("scenario '\(id)': a slice is written without 'clean' (just the tags)") }
             self = .clean
             return
         }
-        guard parts.count == 2, let severity = Int(parts[1]), (1...5).contains(severity) else {
-            throw InputError("scenario '\(id)' needs a severity 1...5, written as \(kind.rawValue)@3")
+        let steps = try rest.split(separator: "+", omittingEmptySubsequences: false).map { part -> Step in
+            let pieces = part.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let name = pieces[0].trimmingCharacters(in: .whitespaces)
+            if name == "clean" { throw InputError("scenario '\(id)': 'clean' takes no severity and cannot be chained") }
+            let transform = try Transform.named(name)
+            guard pieces.count == 2 else {
+                throw InputError("scenario '\(name)' needs a severity 1...5, written as \(name)@3")
+            }
+            guard let severity = Int(pieces[1].trimmingCharacters(in: .whitespaces)), (1...5).contains(severity) else {
+                throw InputError("scenario '\(name)': severity '\(pieces[1])' is not one of 1...5")
+            }
+            return Step(transform, severity: severity)
         }
-        self.init(kind: kind, severity: severity)
+        self.init(steps: steps, slice: slice)
     }
 
-    /// The physical parameters at this severity, for listings and reports.
-    public var parameters: [(name: String, value: String)] {
-        guard let severity else { return [] }
-        switch kind {
-        case .clean:
-            return []
-        case .lowLight:
-            let p = LowLight.table[severity - 1]
-            return [("exposure", "\(p.exposure)"), ("full well", "\(Int(p.fullWell)) e-"),
-                    ("read noise", "\(p.readNoise) e-"), ("bits", "\(p.bits)")]
-        case .motionBlur:
-            return [("length", "\(MotionBlur.lengthShare[severity - 1] * 100)% of the shorter side"),
-                    ("angle", "uniform in [0°, 180°) per image")]
-        case .occlusion:
-            return [("covered", "≥ \(Int(Occlusion.areaShare[severity - 1] * 100))% of the image"),
-                    ("patches", "up to \(Occlusion.maxPatches) (more only if overlaps leave the share short)")]
+    /// `key=value,key=value`, keys sorted, so equal slices have equal ids.
+    static func sliceID(_ slice: [String: String]) -> String {
+        slice.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
+    /// Characters that structure a scenario id cannot appear in slice keys or values.
+    static let reservedInSlices = CharacterSet(charactersIn: ",=:+@")
+
+    static func parseSlice(_ text: Substring, in id: String) throws -> [String: String] {
+        var slice: [String: String] = [:]
+        for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw InputError("scenario '\(id)': a slice is written as tag=value (several joined by ','), e.g. lighting=night")
+            }
+            guard slice.updateValue(parts[1], forKey: parts[0]) == nil else {
+                throw InputError("scenario '\(id)': tag '\(parts[0])' appears twice")
+            }
+        }
+        return slice
+    }
+
+    /// Checks that slice tags can be written in an id (no `, = : + @`).
+    public static func validateSlice(_ slice: [String: String]) throws {
+        for (key, value) in slice {
+            for text in [key, value] where text.isEmpty || text.rangeOfCharacter(from: reservedInSlices) != nil {
+                throw InputError("slice tag '\(key): \(value)': tags used in slices must be non-empty and free of , = : + @")
+            }
         }
     }
 
-    /// Applies the transform. `seed` should come from `Seeds.sample(...)` so every image gets
-    /// its own, reproducible randomness.
+    /// Applies the steps in order. `seed` should come from `Seeds.sample(...)` so every image
+    /// gets its own, reproducible randomness; each step after the first draws from its own seed
+    /// derived from it.
     public func apply(to image: Image, seed: UInt64) throws -> Image {
-        guard let severity else { return image }
-        let pointer: OpaquePointer
-        switch kind {
-        case .clean:
-            return image
-        case .lowLight:
-            let p = LowLight.table[severity - 1]
-            pointer = try Bridge.call(id) { error in
-                cvb_low_light(image.pointer, p.exposure, p.fullWell, p.readNoise, Int32(p.bits), seed, error)
-            }
-        case .motionBlur:
-            let length = MotionBlur.lengthShare[severity - 1] * Double(min(image.width, image.height))
-            var angle = 0.0
-            cvb_random_uniform(seed, &angle, 1)
-            pointer = try Bridge.call(id) { error in
-                cvb_motion_blur(image.pointer, length, angle * 180, error)
-            }
-        case .occlusion:
-            pointer = try Bridge.call(id) { error in
-                cvb_occlusion(image.pointer, Occlusion.areaShare[severity - 1], Int32(Occlusion.maxPatches), seed, error)
-            }
+        var current = image
+        for (index, step) in steps.enumerated() {
+            current = try step.transform.apply(to: current, severity: step.severity,
+                                               seed: index == 0 ? seed : Seeds.mix(seed, UInt64(index)))
         }
-        return Image(taking: pointer)
+        return current
     }
 
     /// Encoded as its id (`"low-light@3"`).
@@ -132,37 +183,6 @@ public struct Scenario: Sendable, Hashable, Codable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }
 
-/// Severity tables. Low light follows a simple camera model: light falls by `exposure`, the
-/// sensor counts photo-electrons (Poisson, `fullWell` electrons at full scale), adds Gaussian
-/// read noise, and the result is re-encoded with the sRGB curve at `bits` bits.
-enum LowLight {
-    struct Parameters {
-        let exposure: Double
-        let fullWell: Double
-        let readNoise: Double
-        let bits: Int
-    }
-
-    static let table: [Parameters] = [
-        .init(exposure: 0.5, fullWell: 1000, readNoise: 2, bits: 8),
-        .init(exposure: 0.3, fullWell: 1000, readNoise: 3, bits: 8),
-        .init(exposure: 0.18, fullWell: 1000, readNoise: 4, bits: 7),
-        .init(exposure: 0.1, fullWell: 1000, readNoise: 5, bits: 7),
-        .init(exposure: 0.06, fullWell: 1000, readNoise: 6, bits: 6),
-    ]
-}
-
-/// Blur length as a share of the image's shorter side, so a severity means the same on a
-/// 20-pixel digit and a 640-pixel photo.
-enum MotionBlur {
-    static let lengthShare: [Double] = [0.06, 0.10, 0.15, 0.22, 0.30]
-}
-
-enum Occlusion {
-    static let areaShare: [Double] = [0.05, 0.10, 0.20, 0.30, 0.40]
-    static let maxPatches = 3
-}
-
 /// Per-image seeds derived from the run's seed, so each image gets different but reproducible
 /// randomness, independent of the order images are processed in.
 public enum Seeds {
@@ -173,7 +193,16 @@ public enum Seeds {
             hash ^= UInt64(byte)
             hash = hash &* 0x0000_0100_0000_01b3
         }
-        var z = hash &+ 0x9E37_79B9_7F4A_7C15
+        return splitMix(hash)
+    }
+
+    /// A seed for step `index` of a chain, independent of the first step's.
+    static func mix(_ seed: UInt64, _ index: UInt64) -> UInt64 {
+        splitMix(seed ^ (index &* 0x9E37_79B9_7F4A_7C15))
+    }
+
+    private static func splitMix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
