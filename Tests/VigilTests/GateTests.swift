@@ -133,4 +133,20 @@ struct StatisticalGateTests {
         let missing = Gate.evaluate(condition, scenario: .clean, baseline: b, candidate: c, paired: nil)
         #expect(!missing.passed && missing.explanation.contains("no confidence interval could be computed"))
     }
+
+    /// A failed check on a flagged (too small) scenario is reported but does not fail the gate.
+    @Test func flaggedVerdictsDoNotDecideTheGate() throws {
+        let condition = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .maxRegression, threshold: 0.01)
+        let b = metrics(correct: 10, of: 10), c = metrics(correct: 8, of: 10)
+        var verdict = Gate.evaluate(condition, scenario: try Scenario(id: "ink=heavy"), baseline: b, candidate: c)
+        #expect(!verdict.passed)
+        verdict.flag = "only 10 samples (min_samples 30): shown, not gated"
+        let flagged = ScenarioResult(scenario: try Scenario(id: "ink=heavy"), baseline: b, candidate: c,
+                                     baselineReusedFrom: nil, verdicts: [verdict])
+        #expect(flagged.passed)
+        verdict.flag = nil
+        let gated = ScenarioResult(scenario: try Scenario(id: "ink=heavy"), baseline: b, candidate: c,
+                                   baselineReusedFrom: nil, verdicts: [verdict])
+        #expect(!gated.passed)
+    }
 }

@@ -200,6 +200,36 @@ struct CLITests {
         #expect(rows.count == 3 && rows[1].contains("complete  FAIL") && rows[2].contains("complete  pass"), "\(history.stdout)")
     }
 
+    /// Thin slices are shown with n and the interval width but do not decide the gate; a slice
+    /// that selects nothing is an input error; robustness scores reach the JSON and the store.
+    @Test func slicesAreFlaggedAndRobustnessIsReported() throws {
+        let ws = try Workspace(samples: 40)
+        defer { ws.remove() }
+        // A generous allowance makes every check pass; GateTests covers a failing flagged check.
+        try ws.suite(maxRegression: 0.5, scenarios: "[clean, ink=heavy, 'ink=heavy:low-light@5', low-light@2, low-light@5]")
+        let run = try CLI.run(["run", "suite.yaml", "--store", "h.sqlite", "--no-report", "--json"], in: ws.folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let scenarios = try #require(json["scenarios"] as? [[String: Any]])
+        let slice = try #require(scenarios.first { $0["scenario"] as? String == "ink=heavy" })
+        let n = try #require((slice["candidate"] as? [String: Any])?["n"] as? Int)
+        #expect(n > 0 && n < 40)
+        let flag = try #require((slice["verdicts"] as? [[String: Any]])?.first?["flag"] as? String)
+        #expect(flag.hasPrefix("only \(n) samples (min_samples 30); the 95% CI of Δaccuracy spans "))
+        let robustness = try #require(json["robustness"] as? [String: Any])
+        #expect((robustness["curves"] as? [[String: Any]])?.map { $0["family"] as? String } == ["low-light"])
+        let rows = try CLI.run(["history", "--store", "h.sqlite"], in: ws.folder)
+        #expect(rows.stdout.contains("complete  pass"))
+
+        try ws.suite(scenarios: "[clean, ink=none]")
+        let empty = try CLI.run(["run", "suite.yaml", "--store", "h.sqlite", "--no-report"], in: ws.folder)
+        #expect(empty.status == 2)
+        #expect(empty.stderr == "error: suite.yaml: scenario 'ink=none' selects no sample of golden set 'digits' (tag 'ink' has values heavy, light, medium)\n")
+        try ws.suite(scenarios: "[clean, lighting=night]")
+        let unknownTag = try CLI.run(["run", "suite.yaml", "--store", "h.sqlite", "--no-report"], in: ws.folder)
+        #expect(unknownTag.stderr.contains("(no sample has tag 'lighting')"))
+    }
+
     @Test func goldenVerify() throws {
         let ok = try CLI.run(["golden", "verify", "GoldenSets/digits"])
         #expect(ok.status == 0)
