@@ -33,8 +33,18 @@ test: setup
 	$(PYTHON) Scripts/check_run.py --store $$store
 	swift test
 
-# Comparisons with peer tools (pycocotools, faster-coco-eval, numpy/scikit-learn); see Benchmarks/README.md.
+# Comparisons with peer tools (pycocotools, faster-coco-eval, numpy/scikit-learn, imagecorruptions);
+# see Benchmarks/README.md. The corruption benchmark's reference needs old pinned packages: they live
+# in their own virtual environment, .build-bench/venv, (re)made when the pins change.
 bench: build
 	python3 -m pip install -q -r Benchmarks/requirements.txt
 	python3 Benchmarks/detection.py
 	python3 Benchmarks/classification.py
+	@if ! cmp -s Benchmarks/requirements-corruptions.txt .build-bench/venv/requirements-corruptions.txt; then \
+	  echo "bench: preparing .build-bench/venv from Benchmarks/requirements-corruptions.txt (scikit-image 0.19.3 builds from source: minutes)"; \
+	  { python3 -m venv .build-bench/venv || { echo "bench: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2; false; }; } && \
+	  .build-bench/venv/bin/pip install -q -r Benchmarks/requirements-corruptions.txt && \
+	  .build-bench/venv/bin/pip install -q --no-deps imagecorruptions==1.1.2 && \
+	  cp Benchmarks/requirements-corruptions.txt .build-bench/venv/requirements-corruptions.txt; \
+	fi
+	.build-bench/venv/bin/python Benchmarks/corruptions.py

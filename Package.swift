@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Vigil", dependencies: [
             "CVBridge", "CLibCrypto",
             .product(name: "Yams", package: "Yams"),
-        ], exclude: ["Metrics/METRICS.md"]),
+        ], exclude: ["Metrics/METRICS.md", "Scenarios/SCENARIOS.md"]),
         .target(name: "VigilStore", dependencies: [
             "Vigil", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["SCHEMA.md"]),

@@ -17,12 +17,6 @@ using namespace cvbridge;
 
 namespace {
 
-std::string format(const char *pattern, double a, double b = 0) {
-    char text[160];
-    std::snprintf(text, sizeof(text), pattern, a, b);
-    return text;
-}
-
 /// Applies `f` to every value (on [0, 1]) in row-major, channel-interleaved order, which is the
 /// order random draws are made in, and truncates the clipped result to 8 bits.
 template <typename F>
@@ -236,23 +230,23 @@ cv::Mat pixelate(const cv::Mat &image, int severity, Random &) {
 std::vector<Corruption> noise_and_digital() {
     std::vector<Corruption> list = {
         {"gaussian_noise", "noise", "additive Gaussian noise",
-         [](int s) { return format("sigma %.2f (on [0, 1])", kGaussianNoise[s - 1]); }, gaussian_noise},
+         [](int s) { return format_parameters("sigma %.2f (on [0, 1])", kGaussianNoise[s - 1]); }, gaussian_noise},
         {"shot_noise", "noise", "photon shot noise: Poisson counts",
-         [](int s) { return format("%.0f photons at full scale", kShotNoise[s - 1]); }, shot_noise},
+         [](int s) { return format_parameters("%.0f photons at full scale", kShotNoise[s - 1]); }, shot_noise},
         {"impulse_noise", "noise", "salt-and-pepper noise",
-         [](int s) { return format("%.0f%% of values set to 0 or 255", kImpulseNoise[s - 1] * 100); }, impulse_noise},
+         [](int s) { return format_parameters("%.0f%% of values set to 0 or 255", kImpulseNoise[s - 1] * 100); }, impulse_noise},
         {"speckle_noise", "noise", "multiplicative Gaussian noise",
-         [](int s) { return format("sigma %.2f (x + x * noise)", kSpeckleNoise[s - 1]); }, speckle_noise},
+         [](int s) { return format_parameters("sigma %.2f (x + x * noise)", kSpeckleNoise[s - 1]); }, speckle_noise},
         {"brightness", "weather", "brighter: HSV value raised",
-         [](int s) { return format("value + %.1f", kBrightness[s - 1]); }, brightness},
+         [](int s) { return format_parameters("value + %.1f", kBrightness[s - 1]); }, brightness},
         {"contrast", "digital", "contrast towards the per-channel mean",
-         [](int s) { return format("contrast x %.2f", kContrast[s - 1]); }, contrast},
+         [](int s) { return format_parameters("contrast x %.2f", kContrast[s - 1]); }, contrast},
         {"pixelate", "digital", "box downscale then nearest-neighbour upscale",
-         [](int s) { return format("downscale to %.0f%%", kPixelate[s - 1] * 100); }, pixelate},
+         [](int s) { return format_parameters("downscale to %.0f%%", kPixelate[s - 1] * 100); }, pixelate},
         {"jpeg_compression", "digital", "JPEG compression artefacts",
-         [](int s) { return format("quality %.0f", kJPEGQuality[s - 1]); }, jpeg_compression},
+         [](int s) { return format_parameters("quality %.0f", kJPEGQuality[s - 1]); }, jpeg_compression},
         {"saturate", "digital", "HSV saturation scaled and shifted",
-         [](int s) { return format("saturation x %.1f + %.1f", kSaturateScale[s - 1], kSaturateShift[s - 1]); }, saturate},
+         [](int s) { return format_parameters("saturation x %.1f + %.1f", kSaturateScale[s - 1], kSaturateShift[s - 1]); }, saturate},
     };
     return list;
 }

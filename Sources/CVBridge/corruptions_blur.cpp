@@ -101,12 +101,6 @@ cv::Mat clipped_zoom(const cv::Mat &image, double zoom) {
 
 namespace {
 
-std::string format(const char *pattern, double a, double b = 0, double c = 0) {
-    char text[160];
-    std::snprintf(text, sizeof(text), pattern, a, b, c);
-    return text;
-}
-
 // MARK: gaussian_blur
 
 constexpr double kGaussianSigma[5] = {1, 2, 3, 4, 6};
@@ -129,16 +123,20 @@ cv::Mat glass_blur(const cv::Mat &image, int severity, Random &random) {
     cv::Mat pixels = unit_to_bytes(gaussian_filter(to_unit(image, CV_64F), p.sigma));
     const int rows = pixels.rows, cols = pixels.cols, channels = pixels.channels();
     const int d = p.maxDelta;
-    // The reference's loop, in its order: every interior pixel, bottom-right to top-left, swaps
-    // with a neighbour offset by numpy's randint(-d, d), i.e. -d ... d - 1 (dx drawn first).
+    // The reference's loop, in its order: every interior pixel, bottom-right to top-left, takes
+    // a neighbour offset by numpy's randint(-d, d), i.e. -d ... d - 1 (dx drawn first). The
+    // reference writes this as a swap, `x[h, w], x[h', w'] = x[h', w'], x[h, w]`, but on numpy
+    // views of a pixel's channels the second assignment copies back the value just written, so
+    // what it does (and what ImageNet-C images show) is a copy: x[h, w] = x[h', w']. Vigil
+    // does the same.
     for (int iteration = 0; iteration < p.iterations; ++iteration) {
         for (int h = rows - d; h > d; --h) {
             for (int w = cols - d; w > d; --w) {
                 const int dx = -d + random.below(2 * d);
                 const int dy = -d + random.below(2 * d);
-                uint8_t *a = pixels.ptr<uint8_t>(h) + size_t(w) * channels;
-                uint8_t *b = pixels.ptr<uint8_t>(h + dy) + size_t(w + dx) * channels;
-                for (int c = 0; c < channels; ++c) std::swap(a[c], b[c]);
+                uint8_t *target = pixels.ptr<uint8_t>(h) + size_t(w) * channels;
+                const uint8_t *source = pixels.ptr<uint8_t>(h + dy) + size_t(w + dx) * channels;
+                std::copy_n(source, channels, target);
             }
         }
     }
@@ -237,25 +235,25 @@ cv::Mat zoom_blur(const cv::Mat &image, int severity, Random &) {
 std::vector<Corruption> blur_corruptions() {
     return {
         {"defocus_blur", "blur", "out of focus: an anti-aliased disk kernel",
-         [](int s) { return format("disk radius %.0f px, alias blur %.1f", kDefocus[s - 1].radius, kDefocus[s - 1].aliasBlur); },
+         [](int s) { return format_parameters("disk radius %.0f px, alias blur %.1f", kDefocus[s - 1].radius, kDefocus[s - 1].aliasBlur); },
          defocus_blur},
-        {"glass_blur", "blur", "frosted glass: blur, locally shuffled pixels, blur again",
+        {"glass_blur", "blur", "frosted glass: blur, pixels replaced by random neighbours, blur again",
          [](int s) {
-             return format("sigma %.1f, max shift %.0f px, %.0f passes", kGlass[s - 1].sigma, kGlass[s - 1].maxDelta,
+             return format_parameters("sigma %.1f, max shift %.0f px, %.0f passes", kGlass[s - 1].sigma, kGlass[s - 1].maxDelta,
                            kGlass[s - 1].iterations);
          },
          glass_blur},
         {"motion_blur", "blur", "camera shake: a one-sided Gaussian streak at a random angle in [-45, 45] degrees",
-         [](int s) { return format("radius %.0f px, sigma %.0f", kMotion[s - 1].radius, kMotion[s - 1].sigma); },
+         [](int s) { return format_parameters("radius %.0f px, sigma %.0f", kMotion[s - 1].radius, kMotion[s - 1].sigma); },
          motion_blur},
         {"zoom_blur", "blur", "zooming during exposure: the mean of centre zooms",
          [](int s) {
              const auto f = zoom_factors(s);
-             return format("%.0f zooms from 1.00 to %.2f, step %.2f", double(f.size()), f.back(), kZoom[s - 1].step);
+             return format_parameters("%.0f zooms from 1.00 to %.2f, step %.2f", double(f.size()), f.back(), kZoom[s - 1].step);
          },
          zoom_blur},
         {"gaussian_blur", "blur", "Gaussian blur",
-         [](int s) { return format("sigma %.0f px", kGaussianSigma[s - 1]); }, gaussian_blur},
+         [](int s) { return format_parameters("sigma %.0f px", kGaussianSigma[s - 1]); }, gaussian_blur},
     };
 }
 

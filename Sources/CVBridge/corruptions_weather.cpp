@@ -26,43 +26,10 @@
 namespace cvbridge {
 namespace {
 
-std::string format(const char *pattern, double a, double b = 0, double c = 0) {
-    char text[160];
-    std::snprintf(text, sizeof(text), pattern, a, b, c);
-    return text;
-}
-
 // MARK: shared pieces
 
 /// The reference's rgb2gray weights, for the grey branches.
 constexpr double kLumaRed = 0.2989, kLumaGreen = 0.5870, kLumaBlue = 0.1140;
-
-/// `np.array(image, dtype=np.float32) / 255.`: a float32 division per value.
-cv::Mat unit_float32(const cv::Mat &image) {
-    float table[256];
-    for (int v = 0; v < 256; ++v) table[v] = float(v) / 255.0f;
-    cv::Mat out(image.size(), CV_32FC(image.channels()));
-    const int width = image.cols * image.channels();
-    for (int y = 0; y < image.rows; ++y) {
-        const uint8_t *in = image.ptr<uint8_t>(y);
-        float *dst = out.ptr<float>(y);
-        for (int i = 0; i < width; ++i) dst[i] = table[in[i]];
-    }
-    return out;
-}
-
-/// `np.uint8(np.clip(x, 0, 1) * 255)` on a float32 array: the product is rounded to float32
-/// before the truncation, which `unit_to_bytes` (a double product) does not reproduce.
-cv::Mat float32_unit_to_bytes(const cv::Mat &unit) {
-    cv::Mat out(unit.size(), CV_8UC(unit.channels()));
-    const int width = unit.cols * unit.channels();
-    for (int y = 0; y < unit.rows; ++y) {
-        const float *in = unit.ptr<float>(y);
-        uint8_t *dst = out.ptr<uint8_t>(y);
-        for (int i = 0; i < width; ++i) dst[i] = uint8_t(std::clamp(in[i], 0.0f, 1.0f) * 255.0f);
-    }
-    return out;
-}
 
 /// `np.random.normal(mean, sd, (rows, cols))`, drawn row by row.
 cv::Mat normal_field(int rows, int cols, double mean, double sd, Random &random) {
@@ -120,7 +87,7 @@ constexpr SnowParameters kSnow[5] = {{0.1, 0.3, 3, 0.5, 10, 4, 0.8},
 cv::Mat snow(const cv::Mat &image, int severity, Random &random) {
     const auto p = kSnow[severity - 1];
     const int rows = image.rows, cols = image.cols, channels = image.channels();
-    const cv::Mat x = unit_float32(image);
+    const cv::Mat x = to_unit(image, CV_32F);
 
     // Flakes: noise enlarged into clumps (the zoom keeps at least the image's size), thresholded,
     // clipped and streaked downwards by a motion blur at a random angle.
@@ -438,7 +405,7 @@ cv::Mat water_opacity(const cv::Mat &liquid, double strength) {
 cv::Mat spatter(const cv::Mat &image, int severity, Random &random) {
     const auto p = kSpatter[severity - 1];
     const int rows = image.rows, cols = image.cols, channels = image.channels();
-    cv::Mat x = unit_float32(image);
+    cv::Mat x = to_unit(image, CV_32F);
     cv::Mat liquid = gaussian_filter(normal_field(rows, cols, p.mean, p.sd, random), p.sigma);
     liquid.forEach<double>([&p](double &v, const int *) {
         if (v < p.threshold) v = 0;
@@ -457,7 +424,7 @@ cv::Mat spatter(const cv::Mat &image, int severity, Random &random) {
                     for (int c = 0; c < 3; ++c) v[3 * i + c] += m[i] * water[c];
                 }
             }
-            return float32_unit_to_bytes(x);
+            return unit_to_bytes(x);
         }
         // Grey: the image plus the luma of the clipped colour layer, in float64.
         cv::Mat out(rows, cols, CV_64F);
@@ -516,7 +483,7 @@ int reflect_index(int i, int n) {
 cv::Mat elastic_transform(const cv::Mat &image, int severity, Random &random) {
     const double alpha = kElasticAlpha[severity - 1];
     const int rows = image.rows, cols = image.cols, channels = image.channels();
-    const cv::Mat x = unit_float32(image);
+    const cv::Mat x = to_unit(image, CV_32F);
     // Smooth random displacement fields; the reference bounds both by the image's height and
     // smooths with sigma 1% of the size along each axis.
     const double maxShift = rows * 0.005, sigmaRows = rows * 0.01, sigmaCols = cols * 0.01;
@@ -546,7 +513,7 @@ cv::Mat elastic_transform(const cv::Mat &image, int severity, Random &random) {
             }
         }
     }
-    return float32_unit_to_bytes(warped);
+    return unit_to_bytes(warped);
 }
 
 }  // namespace
@@ -556,21 +523,21 @@ std::vector<Corruption> weather_corruptions() {
         {"snow", "weather", "falling snow: streaked flakes over a whitened image",
          [](int s) {
              const auto &p = kSnow[s - 1];
-             return format("flake noise mean %.2f, zoom %.1f, streak radius %.0f px", p.mean, p.zoom, p.blurRadius);
+             return format_parameters("flake noise mean %.2f, zoom %.1f, streak radius %.0f px", p.mean, p.zoom, p.blurRadius);
          },
          snow},
         {"frost", "weather", "frosted lens: a procedural ice texture blended over the image",
-         [](int s) { return format("image x %.2f + frost x %.2f", kFrost[s - 1].imageWeight, kFrost[s - 1].frostWeight); },
+         [](int s) { return format_parameters("image x %.2f + frost x %.2f", kFrost[s - 1].imageWeight, kFrost[s - 1].frostWeight); },
          frost},
         {"fog", "weather", "fog: a diamond-square plasma fractal added, contrast reduced",
-         [](int s) { return format("fog x %.1f, wibble decay %.1f", kFog[s - 1].amount, kFog[s - 1].wibbleDecay); },
+         [](int s) { return format_parameters("fog x %.1f, wibble decay %.1f", kFog[s - 1].amount, kFog[s - 1].wibbleDecay); },
          fog},
         {"spatter", "weather", "water drops (severity 1-3) or mud splashes (4-5) on the lens",
          [](int s) {
              const auto &p = kSpatter[s - 1];
-             return p.mud ? format("mud, noise blur sigma %.0f, threshold %.2f, mask blur sigma %.1f", p.sigma,
+             return p.mud ? format_parameters("mud, noise blur sigma %.0f, threshold %.2f, mask blur sigma %.1f", p.sigma,
                                    p.threshold, p.strength)
-                          : format("water, noise blur sigma %.0f, threshold %.2f, opacity %.1f", p.sigma, p.threshold,
+                          : format_parameters("water, noise blur sigma %.0f, threshold %.2f, opacity %.1f", p.sigma, p.threshold,
                                    p.strength);
          },
          spatter},
@@ -579,7 +546,7 @@ std::vector<Corruption> weather_corruptions() {
 
 Corruption elastic_transform_corruption() {
     return {"elastic_transform", "digital", "elastic warp: smooth random displacement fields",
-            [](int s) { return format("displacement x %.2f, smoothing 1%% of the size", kElasticAlpha[s - 1]); },
+            [](int s) { return format_parameters("displacement x %.2f, smoothing 1%% of the size", kElasticAlpha[s - 1]); },
             elastic_transform};
 }
 

@@ -13,6 +13,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -130,10 +131,25 @@ std::vector<Corruption> digital_corruptions();
 /// listed among the digital ones, as in ImageNet-C.
 Corruption elastic_transform_corruption();
 
-/// Pixels as floats in [0, 1] (`depth` CV_32F or CV_64F), channels unchanged.
+/// Pixels as floats in [0, 1] (`depth` CV_32F or CV_64F), channels unchanged: numpy's
+/// `x / 255.` (a double division; for float32 rounded once), which OpenCV's scaled conversion
+/// (a multiplication by a rounded 1/255) misses by an ulp on some values.
 inline cv::Mat to_unit(const cv::Mat &bytes, int depth = CV_32F) {
-    cv::Mat out;
-    bytes.convertTo(out, depth, 1.0 / 255.0);
+    CV_Assert(bytes.depth() == CV_8U && (depth == CV_32F || depth == CV_64F));
+    double table[256];
+    for (int v = 0; v < 256; ++v) table[v] = v / 255.0;
+    cv::Mat out(bytes.size(), CV_MAKETYPE(depth, bytes.channels()));
+    const int width = bytes.cols * bytes.channels();
+    for (int y = 0; y < bytes.rows; ++y) {
+        const uint8_t *in = bytes.ptr<uint8_t>(y);
+        if (depth == CV_64F) {
+            double *dst = out.ptr<double>(y);
+            for (int i = 0; i < width; ++i) dst[i] = table[in[i]];
+        } else {
+            float *dst = out.ptr<float>(y);
+            for (int i = 0; i < width; ++i) dst[i] = float(table[in[i]]);
+        }
+    }
     return out;
 }
 
@@ -147,11 +163,22 @@ inline cv::Mat unit_to_bytes(const cv::Mat &unit) {
         const double *src = unit.ptr<double>();
         for (int i = 0; i < n; ++i) dst[i] = uint8_t(std::clamp(src[i], 0.0, 1.0) * 255.0);
     } else {
+        // numpy multiplies a float32 array by 255 in float32: the product is rounded to float
+        // before the cast truncates it.
         CV_Assert(unit.depth() == CV_32F);
         const float *src = unit.ptr<float>();
-        for (int i = 0; i < n; ++i) dst[i] = uint8_t(double(std::clamp(src[i], 0.0f, 1.0f)) * 255.0);
+        for (int i = 0; i < n; ++i) dst[i] = uint8_t(std::clamp(src[i], 0.0f, 1.0f) * 255.0f);
     }
     return out;
+}
+
+/// A parameter description for listings, printf-style; every value is passed as a double, so
+/// patterns use %f conversions only.
+template <typename... Values>
+std::string format_parameters(const char *pattern, Values... values) {
+    char text[160];
+    std::snprintf(text, sizeof(text), pattern, double(values)...);
+    return text;
 }
 
 /// The reference's `np.uint8(np.clip(x, 0, 255))` for values already on the 0-255 scale.

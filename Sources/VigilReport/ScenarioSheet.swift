@@ -70,8 +70,16 @@ public struct ScenarioSheet {
         try canvas.writePNG(to: url)
     }
 
-    /// Keeps captions inside their column.
+    /// Keeps captions inside their column: the leading " · "-separated parts that fit, else
+    /// the text cut with an ellipsis.
     static func shorten(_ text: String, to length: Int) -> String {
-        text.count <= length ? text : String(text.prefix(length - 1)) + "…"
+        guard text.count > length else { return text }
+        var kept = ""
+        for part in text.components(separatedBy: " · ") {
+            let next = kept.isEmpty ? part : kept + " · " + part
+            guard next.count <= length else { break }
+            kept = next
+        }
+        return kept.isEmpty ? String(text.prefix(length - 1)) + "…" : kept
     }
 }

@@ -56,14 +56,15 @@ public actor SuiteGate {
     }
 
     /// Records one Swift Testing issue per failed condition on `scenario`, each with the gate's
-    /// explanation and where the condition is written.
+    /// explanation and where the condition is written. Flagged verdicts (a scenario smaller than
+    /// the suite's `min_samples`) do not decide the gate, so they record no issue.
     public nonisolated static func expectPasses(_ result: RunResult, on scenario: String,
                                                 sourceLocation: SourceLocation = #_sourceLocation) {
         guard let found = result.scenarios.first(where: { $0.scenario.id == scenario }) else {
             Issue.record("scenario '\(scenario)' is not in run \(result.id)", sourceLocation: sourceLocation)
             return
         }
-        for verdict in found.verdicts where !verdict.passed {
+        for verdict in found.verdicts where verdict.failsGate {
             Issue.record("\(verdict.explanation)  [\(verdict.condition.source)]", sourceLocation: sourceLocation)
         }
     }
@@ -75,7 +76,7 @@ public actor SuiteGate {
             XCTFail("scenario '\(scenario)' is not in run \(result.id)", file: file, line: line)
             return
         }
-        for verdict in found.verdicts where !verdict.passed {
+        for verdict in found.verdicts where verdict.failsGate {
             XCTFail("\(verdict.explanation)  [\(verdict.condition.source)]", file: file, line: line)
         }
     }

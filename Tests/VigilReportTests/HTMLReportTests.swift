@@ -95,6 +95,27 @@ struct HTMLReportTests {
         #expect(html.contains(#"<img src="gallery-occlusion-s3-candidate.png""#))
     }
 
+    /// With robustness scores the report draws severity curves and the CE table; a flagged
+    /// check is listed as flagged, not as a failure.
+    @Test func robustnessAndFlaggedChecksAppear() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-report-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let set = try hostileGoldenSet(in: folder.appendingPathComponent("golden"))
+        var run = result(for: set)
+        run.robustness = RobustnessScores.compute(run.scenarios.map {
+            .init(scenario: $0.scenario, baseline: $0.baseline.accuracy, candidate: $0.candidate.accuracy)
+        }, metric: MetricKey(.accuracy), reference: .baseline)
+        run.scenarios[1].verdicts[0].flag = "only 4 samples (min_samples 30): shown, not gated"
+        let index = try HTMLReport(result: run, goldenSet: set).write(to: folder.appendingPathComponent("report"))
+        let html = try String(contentsOf: index, encoding: .utf8)
+        #expect(html.contains("<h2 id=\"robustness\">Robustness</h2>"))
+        #expect(html.contains("<td>occlusion</td>"))
+        #expect(html.contains("⚑ fpr[&lt;b&gt;cat&lt;/b&gt;] on occlusion@3"))
+        #expect(html.contains("only 4 samples (min_samples 30): shown, not gated"))
+        let curves = try Image(contentsOf: folder.appendingPathComponent("report/severity-curves.png"))
+        #expect(curves.width >= 420 && curves.height > 150)
+    }
+
     @Test func galleryOrdersByConfidenceAndMarksNewFailures() throws {
         let samples = Dictionary(uniqueKeysWithValues: (0..<4).map { ("s\($0)", Sample(id: "s\($0)", path: "p\($0)", sha256: "", label: "a")) })
         let outcomes = [

@@ -80,6 +80,9 @@ public struct ConditionVerdict: Sendable, Hashable, Codable {
     /// Set when the scenario has fewer samples than the suite's `min_samples` (a thin slice):
     /// why the verdict is shown but does not decide the gate.
     public var flag: String?
+
+    /// A failure that decides the gate (flagged verdicts never do).
+    public var failsGate: Bool { !passed && flag == nil }
 }
 
 /// Evaluates conditions. Comparisons allow 1e-12 of slack, so that a regression of exactly the

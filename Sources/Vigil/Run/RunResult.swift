@@ -101,7 +101,7 @@ public struct ScenarioResult: Sendable, Hashable, Codable {
     public var verdicts: [ConditionVerdict]
 
     /// Flagged verdicts (too few samples) are shown but do not decide.
-    public var passed: Bool { verdicts.allSatisfy { $0.passed || $0.flag != nil } }
+    public var passed: Bool { !verdicts.contains(where: \.failsGate) }
 
     public init(scenario: Scenario, baseline: ClassificationMetrics, candidate: ClassificationMetrics,
                 baselineReusedFrom: String?, comparisons: [PairedDelta] = [], verdicts: [ConditionVerdict]) {
@@ -145,7 +145,7 @@ public struct RunResult: Sendable, Codable {
     public var passed: Bool { scenarios.allSatisfy(\.passed) }
     public var verdicts: [ConditionVerdict] { scenarios.flatMap(\.verdicts) }
     /// Failed verdicts that decide the gate (flagged ones do not).
-    public var failures: [ConditionVerdict] { verdicts.filter { !$0.passed && $0.flag == nil } }
+    public var failures: [ConditionVerdict] { verdicts.filter(\.failsGate) }
     /// Verdicts on scenarios too small to gate, shown with their sample count.
     public var flagged: [ConditionVerdict] { verdicts.filter { $0.flag != nil } }
     public var durationSeconds: Double { finishedAt.timeIntervalSince(startedAt) }
