@@ -26,7 +26,7 @@ fi
 
 # OpenCV's pkg-config file names every OpenCV module (60 libraries, 380 shared objects with
 # their dependencies), so a binary linked through it spends 0.3 s just loading them. Vigil uses
-# four modules; this file, found first through PKG_CONFIG_PATH (set by the Makefile), links only
+# five modules; this file, found first through PKG_CONFIG_PATH (set by the Makefile), links only
 # those. Builds without it (plain `swift build`) work the same, only start slower.
 mkdir -p .build-pkgconfig
 cat > .build-pkgconfig/opencv4.pc <<PC
@@ -34,5 +34,5 @@ Name: OpenCV
 Description: the OpenCV modules Vigil uses (written by Scripts/setup.sh)
 Version: $(pkg-config --modversion opencv4)
 Cflags: $(pkg-config --cflags opencv4)
-Libs: -lopencv_dnn -lopencv_imgcodecs -lopencv_imgproc -lopencv_core
+Libs: -lopencv_dnn -lopencv_objdetect -lopencv_imgcodecs -lopencv_imgproc -lopencv_core
 PC

@@ -55,4 +55,38 @@ int cvb_net_forward(cvb_net *net, const float *input, const int *shape, float *o
     });
 }
 
+int cvb_net_forward_outputs(cvb_net *net, const float *input, const int *shape, float *output,
+                            size_t capacity, int *shapes, int max_outputs, int *output_count,
+                            size_t *total, cvb_error *error) {
+    return guarded<int>(error, -1, [&]() -> int {
+        if (net == nullptr) throw BridgeError("no network");
+        if (shape[0] <= 0) throw BridgeError("empty batch");
+        cv::Mat blob(4, shape, CV_32F, const_cast<float *>(input));
+        net->net.setInput(blob);
+        std::vector<cv::Mat> results;
+        net->net.forward(results, net->net.getUnconnectedOutLayersNames());
+        *output_count = int(results.size());
+        size_t sum = 0;
+        for (const auto &result : results) sum += result.total();
+        *total = sum;
+        if (int(results.size()) > max_outputs) {
+            throw BridgeError("the network has " + std::to_string(results.size()) + " outputs, more than " +
+                              std::to_string(max_outputs));
+        }
+        if (sum > capacity) throw BridgeError("the network's outputs do not fit the buffer");
+        size_t offset = 0;
+        for (size_t k = 0; k < results.size(); ++k) {
+            cv::Mat result = results[k];
+            if (result.depth() != CV_32F) throw BridgeError("output " + std::to_string(k) + " is not float32");
+            if (!result.isContinuous()) result = result.clone();
+            if (result.dims > 7) throw BridgeError("output " + std::to_string(k) + " has more than 7 dimensions");
+            shapes[k * 8] = result.dims;
+            for (int d = 0; d < result.dims; ++d) shapes[k * 8 + 1 + d] = result.size[d];
+            std::memcpy(output + offset, result.ptr<float>(), result.total() * sizeof(float));
+            offset += result.total();
+        }
+        return 0;
+    });
+}
+
 }  // extern "C"

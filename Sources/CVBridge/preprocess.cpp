@@ -49,27 +49,44 @@ cv::Mat resized(const cv::Mat &src, int width, int height, int interpolation) {
     return dst;
 }
 
-/// Places `src` scaled by `scale` at the centre of a width x height canvas of `pad` value.
+/// Where a fit-on-canvas mode puts the image: its scaled size and its top-left corner.
+struct Placement {
+    int width, height, left, top;
+};
+
+Placement place(int cols, int rows, double scale, int width, int height, int anchor) {
+    const int w = std::max(1, std::min(width, int(std::lround(cols * scale))));
+    const int h = std::max(1, std::min(height, int(std::lround(rows * scale))));
+    if (anchor == CVB_ANCHOR_TOP_LEFT) return {w, h, 0, 0};
+    return {w, h, (width - w) / 2, (height - h) / 2};
+}
+
+/// Places `src` scaled by `scale` on a width x height canvas of `pad` value, centred or at
+/// the top-left corner.
 cv::Mat fit_on_canvas(const cv::Mat &src, double scale, int width, int height, double pad,
-                      int interpolation) {
-    const int w = std::max(1, std::min(width, int(std::lround(src.cols * scale))));
-    const int h = std::max(1, std::min(height, int(std::lround(src.rows * scale))));
+                      int interpolation, int anchor) {
+    const Placement p = place(src.cols, src.rows, scale, width, height, anchor);
     cv::Mat canvas(height, width, src.type(), cv::Scalar::all(pad));
-    resized(src, w, h, interpolation).copyTo(canvas(cv::Rect((width - w) / 2, (height - h) / 2, w, h)));
+    resized(src, p.width, p.height, interpolation).copyTo(canvas(cv::Rect(p.left, p.top, p.width, p.height)));
     return canvas;
+}
+
+/// The scale of the fit-on-canvas modes: the largest that fits (letterbox), at most 1 (pad).
+double fit_scale(int cols, int rows, const cvb_preprocess &spec) {
+    const double fit = std::min(double(spec.width) / cols, double(spec.height) / rows);
+    return spec.resize_mode == CVB_RESIZE_PAD ? std::min(1.0, fit) : fit;
 }
 
 cv::Mat apply_geometry(const cv::Mat &src, const cvb_preprocess &spec) {
     const int W = spec.width, H = spec.height;
     const int interpolation = interpolation_flag(spec.interpolation);
-    const double fit = std::min(double(W) / src.cols, double(H) / src.rows);
     switch (spec.resize_mode) {
         case CVB_RESIZE_STRETCH:
             return resized(src, W, H, interpolation);
         case CVB_RESIZE_LETTERBOX:
-            return fit_on_canvas(src, fit, W, H, spec.pad_value, interpolation);
         case CVB_RESIZE_PAD:
-            return fit_on_canvas(src, std::min(1.0, fit), W, H, spec.pad_value, interpolation);
+            return fit_on_canvas(src, fit_scale(src.cols, src.rows, spec), W, H, spec.pad_value, interpolation,
+                                 spec.anchor);
         case CVB_RESIZE_CENTER_CROP: {
             const double cover = std::max(double(W) / src.cols, double(H) / src.rows);
             const int w = std::max(W, int(std::lround(src.cols * cover)));
@@ -117,6 +134,41 @@ int cvb_preprocess_image(const cvb_image *image, const cvb_preprocess *spec, flo
         }
         return 0;
     });
+}
+
+int cvb_preprocess_mapping(int image_width, int image_height, const cvb_preprocess *spec, double *scale_x,
+                           double *scale_y, double *offset_x, double *offset_y) {
+    if (spec == nullptr || image_width <= 0 || image_height <= 0 || spec->width <= 0 || spec->height <= 0) return -1;
+    const int W = spec->width, H = spec->height;
+    switch (spec->resize_mode) {
+        case CVB_RESIZE_STRETCH:
+            *scale_x = double(W) / image_width;
+            *scale_y = double(H) / image_height;
+            *offset_x = *offset_y = 0;
+            return 0;
+        case CVB_RESIZE_LETTERBOX:
+        case CVB_RESIZE_PAD: {
+            const Placement p = place(image_width, image_height, fit_scale(image_width, image_height, *spec), W, H,
+                                      spec->anchor);
+            // The scaled image's actual size (rounded to whole pixels) defines the scale.
+            *scale_x = double(p.width) / image_width;
+            *scale_y = double(p.height) / image_height;
+            *offset_x = p.left;
+            *offset_y = p.top;
+            return 0;
+        }
+        case CVB_RESIZE_CENTER_CROP: {
+            const double cover = std::max(double(W) / image_width, double(H) / image_height);
+            const int w = std::max(W, int(std::lround(image_width * cover)));
+            const int h = std::max(H, int(std::lround(image_height * cover)));
+            *scale_x = double(w) / image_width;
+            *scale_y = double(h) / image_height;
+            *offset_x = -double((w - W) / 2);
+            *offset_y = -double((h - H) / 2);
+            return 0;
+        }
+        default: return -1;
+    }
 }
 
 }  // extern "C"

@@ -190,6 +190,45 @@ cvb_image *cvb_occlusion(const cvb_image *image, double area_share, int max_patc
     });
 }
 
+cvb_image *cvb_object_occlusion(const cvb_image *image, const double *boxes, int box_count, double box_share,
+                                uint64_t seed, cvb_error *error) {
+    return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
+        const cv::Mat &src = require(image);
+        if (!(box_share > 0 && box_share <= 1)) throw BridgeError("box share must be in (0, 1]");
+        if (box_count < 0 || (box_count > 0 && boxes == nullptr)) throw BridgeError("no boxes");
+        cv::Mat dst = src.clone();
+        const int rows = src.rows, cols = src.cols, channels = src.channels();
+        Random random(seed);
+        for (int b = 0; b < box_count; ++b) {
+            // The box in whole pixels: the pixels its area touches, clipped to the image.
+            const double *box = boxes + 4 * b;
+            const int left = std::clamp(int(std::floor(box[0])), 0, cols), top = std::clamp(int(std::floor(box[1])), 0, rows);
+            const int right = std::clamp(int(std::ceil(box[0] + box[2])), 0, cols);
+            const int bottom = std::clamp(int(std::ceil(box[1] + box[3])), 0, rows);
+            const int bw = right - left, bh = bottom - top;
+            // Draws are made for every box, also empty ones, so one box never shifts another's.
+            const double widthShare = random.uniform(box_share, 1.0);
+            const double u = random.uniform(), v = random.uniform();
+            std::array<uint8_t, 3> colour{};
+            for (int c = 0; c < 3; ++c) colour[c] = uint8_t(random.below(256));
+            if (bw <= 0 || bh <= 0) continue;
+            // A rectangle of widthShare x (share / widthShare) of the box, so it covers `share`
+            // of the box's area (rounded up to whole pixels), at a seeded place inside the box.
+            const int w = std::clamp(int(std::ceil(widthShare * bw)), 1, bw);
+            const int h = std::clamp(int(std::ceil(box_share * bw * bh / w)), 1, bh);
+            const int x0 = left + std::min(bw - w, int(u * (bw - w + 1)));
+            const int y0 = top + std::min(bh - h, int(v * (bh - h + 1)));
+            for (int y = y0; y < y0 + h; ++y) {
+                uint8_t *row = dst.ptr<uint8_t>(y);
+                for (int x = x0; x < x0 + w; ++x) {
+                    for (int c = 0; c < channels; ++c) row[size_t(x) * channels + c] = colour[c];
+                }
+            }
+        }
+        return wrap(dst);
+    });
+}
+
 cvb_image *cvb_downscale(const cvb_image *image, double factor, cvb_error *error) {
     return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
         const cv::Mat &src = require(image);

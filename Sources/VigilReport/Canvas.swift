@@ -21,6 +21,8 @@ public struct Colour: Sendable {
     public static let blue = Colour(hex: 0x0072B2)
     public static let vermillion = Colour(hex: 0xD55E00)
     public static let skyBlue = Colour(hex: 0x56B4E9)
+    public static let orange = Colour(hex: 0xE69F00)
+    public static let bluishGreen = Colour(hex: 0x009E73)
     public static let black = Colour(0, 0, 0)
     public static let white = Colour(1, 1, 1)
     public static let grey = Colour(0.55, 0.55, 0.55)
@@ -54,11 +56,27 @@ final class Canvas {
         cairo_fill(context)
     }
 
-    func stroke(x: Double, y: Double, width: Double, height: Double, _ colour: Colour, lineWidth: Double = 1) {
+    func stroke(x: Double, y: Double, width: Double, height: Double, _ colour: Colour, lineWidth: Double = 1,
+                dashed: Bool = false) {
         cairo_set_source_rgb(context, colour.red, colour.green, colour.blue)
         cairo_set_line_width(context, lineWidth)
+        if dashed {
+            var pattern: [Double] = [lineWidth * 2.5, lineWidth * 1.5]
+            cairo_set_dash(context, &pattern, 2, 0)
+        }
         cairo_rectangle(context, x, y, width, height)
         cairo_stroke(context)
+        cairo_set_dash(context, nil, 0, 0)
+    }
+
+    /// The advance width of `string` at `size`, for laying out labels.
+    func textWidth(_ string: String, size: Double, bold: Bool = false) -> Double {
+        cairo_select_font_face(context, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
+                               bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
+        cairo_set_font_size(context, size)
+        var extents = cairo_text_extents_t()
+        cairo_text_extents(context, string, &extents)
+        return extents.x_advance
     }
 
     func line(from a: (Double, Double), to b: (Double, Double), _ colour: Colour, width: Double = 1, dashed: Bool = false) {

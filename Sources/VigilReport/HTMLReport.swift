@@ -55,39 +55,72 @@ public struct HTMLReport {
 
     private func section(_ s: ScenarioResult, samples: [String: Sample], folder: URL) throws -> [String: Any] {
         let stem = Self.fileStem(s.scenario)
-        let baselineOutcomes = result.outcomes(s.scenario, .baseline)
-        let candidateOutcomes = result.outcomes(s.scenario, .candidate)
-        let baselineByID = Dictionary(uniqueKeysWithValues: baselineOutcomes.map { ($0.sampleID, $0) })
         var galleries: [[String: Any]] = []
         var diagrams: [[String: Any]] = []
-        for role in ModelRole.allCases {
-            let outcomes = role == .baseline ? baselineOutcomes : candidateOutcomes
-            let metrics = role == .baseline ? s.baseline : s.candidate
-            let model = role == .baseline ? result.baseline : result.candidate
-            let errors = outcomes.filter { !$0.correct }.count
-            let tiles = FailureGallery.worst(outcomes, samples: samples, baseline: role == .candidate ? baselineByID : nil,
-                                             limit: galleryLimit)
-            var gallery: [String: Any] = ["role": role.rawValue, "model": model.name, "n": outcomes.count]
-            if !tiles.isEmpty {
-                let file = "gallery-\(stem)-\(role.rawValue).png"
-                let newCount = tiles.filter(\.isNew).count
-                let subtitle = "\(errors) of \(outcomes.count) misclassified; the \(tiles.count) most confident shown"
-                    + (role == .candidate ? " · NEW: the baseline got it right (\(newCount) shown)" : "")
-                try FailureGallery(title: "\(role.rawValue) \(model.name) · \(s.scenario.id)", subtitle: subtitle,
-                                   tiles: tiles, classes: goldenSet.classes)
+        let detail: [MetricKey]
+        switch (result.outcomes(s.scenario, .baseline), result.outcomes(s.scenario, .candidate)) {
+        case (.classification(let baselineOutcomes)?, .classification(let candidateOutcomes)?):
+            let baselineByID = Dictionary(uniqueKeysWithValues: baselineOutcomes.map { ($0.sampleID, $0) })
+            for role in ModelRole.allCases {
+                let outcomes = role == .baseline ? baselineOutcomes : candidateOutcomes
+                let model = role == .baseline ? result.baseline : result.candidate
+                let errors = outcomes.filter { !$0.correct }.count
+                let tiles = FailureGallery.worst(outcomes, samples: samples, baseline: role == .candidate ? baselineByID : nil,
+                                                 limit: galleryLimit)
+                var gallery: [String: Any] = ["role": role.rawValue, "model": model.name, "n": outcomes.count,
+                                              "none": "\(role.rawValue) \(model.name): no misclassifications on \(outcomes.count) samples."]
+                if !tiles.isEmpty {
+                    let file = "gallery-\(stem)-\(role.rawValue).png"
+                    let newCount = tiles.filter(\.isNew).count
+                    let subtitle = "\(errors) of \(outcomes.count) misclassified; the \(tiles.count) most confident shown"
+                        + (role == .candidate ? " · NEW: the baseline got it right (\(newCount) shown)" : "")
+                    try FailureGallery(title: "\(role.rawValue) \(model.name) · \(s.scenario.id)", subtitle: subtitle,
+                                       tiles: tiles, classes: goldenSet.classes)
+                        .render(to: folder.appendingPathComponent(file)) { sample in
+                            try scenarioImage(sample, s.scenario)
+                        }
+                    gallery["file"] = file
+                }
+                galleries.append(gallery)
+                if let calibration = (role == .baseline ? s.baseline : s.candidate).classification?.calibration {
+                    let diagramFile = "reliability-\(stem)-\(role.rawValue).png"
+                    try ReliabilityDiagram(title: "\(role.rawValue) \(model.name) · \(s.scenario.id)", bins: calibration.bins,
+                                           ece: calibration.ece).render(to: folder.appendingPathComponent(diagramFile))
+                    diagrams.append(["file": diagramFile, "role": role.rawValue])
+                }
+            }
+            detail = [.init(.accuracy), .init(.macroF1), .init(.ece), .init(.brier), .init(.nll),
+                      .init(.latencyP50), .init(.latencyP95), .init(.throughput)]
+        case (.detection(let baselineOutcomes)?, .detection(let candidateOutcomes)?):
+            let matches = result.detectionMatches[s.scenario.id] ?? [:]
+            let baselineMatches = matches[.baseline] ?? [], candidateMatches = matches[.candidate] ?? []
+            let scenarioSamples = candidateOutcomes.map { samples[$0.sampleID]! }
+            let rows = DetectionGallery.worst(samples: scenarioSamples, baseline: baselineOutcomes, baselineMatches: baselineMatches,
+                                              candidate: candidateOutcomes, candidateMatches: candidateMatches,
+                                              limit: max(1, galleryLimit / 3))
+            let failing = candidateMatches.filter { $0.misses + $0.falsePositives > 0 }.count
+            var gallery: [String: Any] = ["role": "candidate", "model": result.candidate.name, "n": candidateOutcomes.count,
+                                          "none": "candidate \(result.candidate.name): no misses or false positives on \(candidateOutcomes.count) images."]
+            if !rows.isEmpty, let point = result.operatingPoint {
+                let file = "detections-\(stem).png"
+                let thresholds = point.baselineScoreThreshold == point.candidateScoreThreshold
+                    ? "score ≥ \(DetectionGallery.score(point.candidateScoreThreshold))"
+                    : "score ≥ \(DetectionGallery.score(point.baselineScoreThreshold)) (baseline), ≥ \(DetectionGallery.score(point.candidateScoreThreshold)) (candidate)"
+                let subtitle = "\(failing) of \(candidateOutcomes.count) images with candidate misses or false positives at IoU ≥ \(Formatting.number(point.iou)), \(thresholds); the \(rows.count) worst shown, baseline left, candidate right · NEW: worse than the baseline (\(rows.filter(\.isNew).count) shown)"
+                try DetectionGallery(title: "\(s.scenario.id) · worst images", subtitle: subtitle, rows: rows,
+                                     classes: goldenSet.classes, modelNames: (result.baseline.name, result.candidate.name))
                     .render(to: folder.appendingPathComponent(file)) { sample in
                         try scenarioImage(sample, s.scenario)
                     }
                 gallery["file"] = file
             }
             galleries.append(gallery)
-            let diagramFile = "reliability-\(stem)-\(role.rawValue).png"
-            try ReliabilityDiagram(title: "\(role.rawValue) \(model.name) · \(s.scenario.id)", bins: metrics.calibration.bins,
-                                   ece: metrics.calibration.ece).render(to: folder.appendingPathComponent(diagramFile))
-            diagrams.append(["file": diagramFile, "role": role.rawValue])
+            detail = [.init(.map), .init(.map50), .init(.map75), .init(.ar100), .init(.fpPerImage),
+                      .init(.latencyP50), .init(.latencyP95), .init(.throughput)]
+                + goldenSet.classes.flatMap { [MetricKey(.ap50, className: $0), MetricKey(.recall, className: $0), MetricKey(.precision, className: $0)] }
+        default:
+            detail = []
         }
-        let detail: [MetricKey] = [.init(.accuracy), .init(.macroF1), .init(.ece), .init(.brier), .init(.nll),
-                                   .init(.latencyP50), .init(.latencyP95), .init(.throughput)]
         var section: [String: Any] = [
             "id": s.scenario.id,
             "anchor": stem,
@@ -120,8 +153,7 @@ public struct HTMLReport {
     /// The image the models saw for `sample` under `scenario`: decoded and transformed again with
     /// the run's seed, which reproduces it byte for byte.
     private func scenarioImage(_ sample: Sample, _ scenario: Scenario) throws -> Vigil.Image {
-        let image = try Vigil.Image(contentsOf: goldenSet.url(of: sample))
-        return try scenario.apply(to: image, seed: Seeds.sample(run: result.seed, scenario: scenario, sampleID: sample.id))
+        try SuiteRunner.scenarioImage(sample, scenario, goldenSet: goldenSet, seed: result.seed)
     }
 
     private static func cells(_ key: MetricKey, baseline b: Double?, candidate c: Double?, verdict: String = "") -> [String: Any] {
@@ -192,6 +224,9 @@ public struct HTMLReport {
                 ["key": "Suite", "value": "\(result.suite.path) (sha256 \(result.suite.sha256.prefix(16))…)"],
                 ["key": "Golden set", "value": "\(result.goldenSet.name) \(result.goldenSet.version), \(result.goldenSet.samples) samples, identity \(result.goldenSet.identity)"],
                 ["key": "Seed", "value": "\(result.seed)"],
+            ] + (result.operatingPoint.map { point in
+                [["key": "Operating point", "value": "IoU ≥ \(Formatting.number(point.iou)); score ≥ \(Formatting.number(point.baselineScoreThreshold)) (baseline), ≥ \(Formatting.number(point.candidateScoreThreshold)) (candidate)"]]
+            } ?? []) + [
                 ["key": "Baseline", "value": "\(result.baseline.name) — \(result.baseline.spec), model sha256 \(result.baseline.sha256)"],
                 ["key": "Candidate", "value": "\(result.candidate.name) — \(result.candidate.spec), model sha256 \(result.candidate.sha256)"],
                 ["key": "Baseline outcomes", "value": reused.isEmpty ? "evaluated in this run" : "reused from run \(Set(reused).sorted().joined(separator: ", ")) for \(reused.count) of \(result.scenarios.count) scenarios"],
@@ -280,7 +315,7 @@ public struct HTMLReport {
     </table>
     {{#galleries}}
     {{#file}}<p><img src="{{file}}" alt="{{role}} {{model}} failures on {{id}}"></p>{{/file}}
-    {{^file}}<p class="muted">{{role}} {{model}}: no misclassifications on {{n}} samples.</p>{{/file}}
+    {{^file}}<p class="muted">{{none}}</p>{{/file}}
     {{/galleries}}
     <div class="diagrams">{{#diagrams}}<img src="{{file}}" alt="{{role}} reliability diagram">{{/diagrams}}</div>
     {{/sections}}

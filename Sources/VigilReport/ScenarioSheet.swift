@@ -16,15 +16,21 @@ public struct ScenarioSheet {
     public var sampleID: String
     /// Side of the box each image is fitted into, in pixels.
     public var tileSide: Int
+    /// The image's annotated boxes, for box-aware transforms.
+    public var objects: [Box]
 
-    /// Every transform that accepts the image's size (ImageNet-C corruptions need 32 pixels).
+    /// Every transform that accepts the image's size (ImageNet-C corruptions need 32 pixels);
+    /// box-aware ones (`object-occlusion`) only when `objects` are given.
     public init(image: Vigil.Image, seed: UInt64, sampleID: String = "sheet", tileSide: Int = 150,
-                transforms: [Transform] = Transform.all) {
+                transforms: [Transform] = Transform.all, objects: [Box] = []) {
         self.image = image
         self.seed = seed
         self.sampleID = sampleID
         self.tileSide = tileSide
-        self.transforms = transforms.filter { image.width >= $0.minimumSide && image.height >= $0.minimumSide }
+        self.objects = objects
+        self.transforms = transforms.filter {
+            image.width >= $0.minimumSide && image.height >= $0.minimumSide && (!$0.needsObjects || !objects.isEmpty)
+        }
     }
 
     static let labelWidth = 150
@@ -56,7 +62,8 @@ public struct ScenarioSheet {
                     shown = image
                 } else {
                     let scenario = Scenario(transform, severity: severity)
-                    shown = try scenario.apply(to: image, seed: Seeds.sample(run: seed, scenario: scenario, sampleID: sampleID))
+                    shown = try scenario.apply(to: image, seed: Seeds.sample(run: seed, scenario: scenario, sampleID: sampleID),
+                                               objects: objects)
                 }
                 try canvas.draw(shown, x: x, y: top, width: w, height: h)
                 let centre = Double(Self.labelWidth + severity * column + tileSide / 2)

@@ -130,6 +130,45 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v4: detection") { db in
+            try db.execute(sql: """
+                CREATE TABLE detection_outcomes (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    scenario TEXT NOT NULL,
+                    scenario_version INTEGER NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('baseline', 'candidate')),
+                    model_identity TEXT NOT NULL,
+                    sample_index INTEGER NOT NULL,
+                    sample_id TEXT NOT NULL,
+                    detections INTEGER NOT NULL,
+                    true_positives INTEGER NOT NULL,
+                    false_positives INTEGER NOT NULL,
+                    misses INTEGER NOT NULL,
+                    latency_ms REAL,
+                    computed_in TEXT NOT NULL,
+                    PRIMARY KEY (run_id, scenario, role, sample_index)
+                );
+                CREATE INDEX detection_outcomes_by_model ON detection_outcomes (model_identity, scenario, scenario_version);
+                CREATE TABLE detection_boxes (
+                    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    scenario TEXT NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('baseline', 'candidate')),
+                    sample_index INTEGER NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('detection', 'truth')),
+                    box_index INTEGER NOT NULL,
+                    class_index INTEGER NOT NULL,
+                    class TEXT NOT NULL,
+                    x REAL NOT NULL,
+                    y REAL NOT NULL,
+                    width REAL NOT NULL,
+                    height REAL NOT NULL,
+                    score REAL,
+                    status TEXT NOT NULL,
+                    matched_box INTEGER,
+                    PRIMARY KEY (run_id, scenario, role, sample_index, kind, box_index)
+                );
+                """)
+        }
         return migrator
     }
 
@@ -230,16 +269,62 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                     label, predicted, confidence, correct, latency_ms, probabilities, computed_in)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
+            let detectionOutcome = try db.makeStatement(sql: """
+                INSERT INTO detection_outcomes (run_id, scenario, scenario_version, role, model_identity, sample_index,
+                    sample_id, detections, true_positives, false_positives, misses, latency_ms, computed_in)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let box = try db.makeStatement(sql: """
+                INSERT INTO detection_boxes (run_id, scenario, role, sample_index, kind, box_index, class_index, class,
+                    x, y, width, height, score, status, matched_box)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let classes = result.goldenSet.classes
+            func className(_ index: Int) -> String { index < classes.count ? classes[index] : "\(index)" }
             for scenario in result.scenarios {
+                let id = scenario.scenario.id
                 for role in ModelRole.allCases {
                     let identity = role == .baseline ? result.baseline.identity : result.candidate.identity
                     let computedIn = role == .baseline ? (scenario.baselineReusedFrom ?? result.id) : result.id
-                    for (index, o) in result.outcomes(scenario.scenario, role).enumerated() {
-                        try outcome.execute(arguments: [
-                            result.id, scenario.scenario.id, scenario.scenario.implementationVersion, role.rawValue,
-                            identity, index, o.sampleID, o.label, o.predicted, Double(o.confidence), o.correct,
-                            o.latencyMs, Self.blob(o.probabilities), computedIn,
-                        ])
+                    switch result.outcomes(scenario.scenario, role) {
+                    case .classification(let outcomes)?:
+                        for (index, o) in outcomes.enumerated() {
+                            try outcome.execute(arguments: [
+                                result.id, id, scenario.scenario.implementationVersion, role.rawValue,
+                                identity, index, o.sampleID, o.label, o.predicted, Double(o.confidence), o.correct,
+                                o.latencyMs, Self.blob(o.probabilities), computedIn,
+                            ])
+                        }
+                    case .detection(let outcomes)?:
+                        let matches = result.detectionMatches[id]?[role] ?? []
+                        for (index, o) in outcomes.enumerated() {
+                            let match = index < matches.count ? matches[index] : nil
+                            try detectionOutcome.execute(arguments: [
+                                result.id, id, scenario.scenario.implementationVersion, role.rawValue, identity, index,
+                                o.sampleID, o.detections.count, match?.truePositives, match?.falsePositives, match?.misses,
+                                o.latencyMs.isNaN ? nil : o.latencyMs, computedIn,
+                            ])
+                            for (b, d) in o.detections.enumerated() {
+                                try box.execute(arguments: [
+                                    result.id, id, role.rawValue, index, "detection", b, d.classIndex, className(d.classIndex),
+                                    d.box.x, d.box.y, d.box.width, d.box.height, d.score,
+                                    match?.statuses[b].rawValue ?? "unmatched", match?.matchedObject[b],
+                                ])
+                            }
+                            guard let match else { continue }
+                            let matchedBy = Dictionary(match.matchedObject.enumerated().compactMap { d, object in
+                                object.map { ($0, d) }
+                            }, uniquingKeysWith: { first, _ in first })
+                            for (t, truth) in match.truth.enumerated() {
+                                let status = truth.isCrowd ? "crowd" : match.missed[t] ? "missed" : "matched"
+                                try box.execute(arguments: [
+                                    result.id, id, role.rawValue, index, "truth", t, truth.classIndex, className(truth.classIndex),
+                                    truth.box.x, truth.box.y, truth.box.width, truth.box.height, nil, status, matchedBy[t],
+                                ])
+                            }
+                        }
+                    case nil:
+                        break
                     }
                 }
             }
@@ -247,12 +332,16 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
     }
 
     /// Every metric value of a scenario, per-class metrics once per class.
-    static func flatten(_ m: ClassificationMetrics) -> [(MetricKey, Double?)] {
+    static func flatten(_ m: ScenarioMetrics) -> [(MetricKey, Double?)] {
+        let (task, classes): (VisionTask, [String]) = switch m {
+        case .classification(let c): (.classification, c.perClass.map(\.className))
+        case .detection(let d): (.detection, d.perClass.map(\.name))
+        }
         var values: [(MetricKey, Double?)] = []
-        for metric in Metric.allCases where !metric.isDetection {
+        for metric in Metric.allCases where metric.applies(to: task) {
             if metric.isPerClass {
-                for entry in m.perClass {
-                    let key = MetricKey(metric, className: entry.className)
+                for name in classes {
+                    let key = MetricKey(metric, className: name)
                     values.append((key, m.value(key)))
                 }
             } else {
@@ -269,21 +358,67 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
     /// points at the run that actually ran the model.
     public func cachedOutcomes(for key: OutcomeKey) throws -> CachedOutcomes? {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT o.run_id, o.role FROM outcomes o JOIN runs r ON r.id = o.run_id
-                WHERE r.status = 'complete' AND r.golden_set_identity = ? AND r.seed = ? AND r.batch_size = ?
-                  AND o.model_identity = ? AND o.scenario = ? AND o.scenario_version = ? AND o.sample_index = 0
-                ORDER BY r.started_at DESC, r.id DESC LIMIT 1
-                """, arguments: [key.goldenSetIdentity, Int64(bitPattern: key.seed), key.batchSize,
-                                 key.modelIdentity, key.scenario, key.scenarioVersion]) else { return nil }
-            let runID: String = row["run_id"], role: String = row["role"]
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT sample_id, label, latency_ms, probabilities, computed_in FROM outcomes
-                WHERE run_id = ? AND scenario = ? AND role = ? ORDER BY sample_index
-                """, arguments: [runID, key.scenario, role])
-            guard let origin: String = rows.first?["computed_in"] else { return nil }
-            return CachedOutcomes(runID: origin, outcomes: rows.map(Self.outcome))
+            for table in ["outcomes", "detection_outcomes"] {
+                guard let row = try Row.fetchOne(db, sql: """
+                    SELECT o.run_id, o.role FROM \(table) o JOIN runs r ON r.id = o.run_id
+                    WHERE r.status = 'complete' AND r.golden_set_identity = ? AND r.seed = ? AND r.batch_size = ?
+                      AND o.model_identity = ? AND o.scenario = ? AND o.scenario_version = ? AND o.sample_index = 0
+                    ORDER BY r.started_at DESC, r.id DESC LIMIT 1
+                    """, arguments: [key.goldenSetIdentity, Int64(bitPattern: key.seed), key.batchSize,
+                                     key.modelIdentity, key.scenario, key.scenarioVersion]) else { continue }
+                let runID: String = row["run_id"], role: String = row["role"]
+                let outcomes = try table == "outcomes"
+                    ? Self.classificationOutcomes(db, runID: runID, role: role, scenario: key.scenario)
+                    : Self.detectionOutcomes(db, runID: runID, role: role, scenario: key.scenario)
+                guard let (origin, stored) = outcomes[key.scenario] else { return nil }
+                return CachedOutcomes(runID: origin, outcomes: stored)
+            }
+            return nil
         }
+    }
+
+    /// A run's classification outcomes of one role, per scenario (one scenario, or all), with
+    /// the run each scenario's outcomes were computed in.
+    static func classificationOutcomes(_ db: Database, runID: String, role: String,
+                                       scenario: String? = nil) throws -> [String: (String, ScenarioOutcomes)] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT scenario, sample_id, label, latency_ms, probabilities, computed_in FROM outcomes
+            WHERE run_id = ? AND role = ? AND (? IS NULL OR scenario = ?) ORDER BY scenario, sample_index
+            """, arguments: [runID, role, scenario, scenario])
+        var grouped: [String: (String, [Outcome])] = [:]
+        for row in rows {
+            let name: String = row["scenario"]
+            grouped[name, default: (row["computed_in"], [])].1.append(Self.outcome(row))
+        }
+        return grouped.mapValues { ($0.0, .classification($0.1)) }
+    }
+
+    /// A run's detection outcomes of one role, per scenario, read back from its boxes.
+    static func detectionOutcomes(_ db: Database, runID: String, role: String,
+                                  scenario: String? = nil) throws -> [String: (String, ScenarioOutcomes)] {
+        let images = try Row.fetchAll(db, sql: """
+            SELECT scenario, sample_index, sample_id, latency_ms, computed_in FROM detection_outcomes
+            WHERE run_id = ? AND role = ? AND (? IS NULL OR scenario = ?) ORDER BY scenario, sample_index
+            """, arguments: [runID, role, scenario, scenario])
+        let boxes = try Row.fetchAll(db, sql: """
+            SELECT scenario, sample_index, class_index, x, y, width, height, score FROM detection_boxes
+            WHERE run_id = ? AND role = ? AND kind = 'detection' AND (? IS NULL OR scenario = ?)
+            ORDER BY scenario, sample_index, box_index
+            """, arguments: [runID, role, scenario, scenario])
+        var detections: [String: [Int: [Detection]]] = [:]
+        for row in boxes {
+            let box = Box(x: row["x"], y: row["y"], width: row["width"], height: row["height"])
+            detections[row["scenario"], default: [:]][row["sample_index"], default: []]
+                .append(Detection(classIndex: row["class_index"], box: box, score: row["score"]))
+        }
+        var grouped: [String: (String, [DetectionOutcome])] = [:]
+        for row in images {
+            let name: String = row["scenario"], index: Int = row["sample_index"]
+            let latency: Double? = row["latency_ms"]
+            grouped[name, default: (row["computed_in"], [])].1.append(DetectionOutcome(
+                sampleID: row["sample_id"], detections: detections[name]?[index] ?? [], latencyMs: latency ?? .nan))
+        }
+        return grouped.mapValues { ($0.0, .detection($0.1)) }
     }
 
     /// The outcomes of `role` in a complete run, as a baseline for `vigil run --baseline`.
@@ -297,14 +432,9 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                 throw InputError("run \(runID) is \(status); only a complete run can serve as the baseline")
             }
             let prefix = role.rawValue
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT scenario, sample_id, label, latency_ms, probabilities FROM outcomes
-                WHERE run_id = ? AND role = ? ORDER BY scenario, sample_index
-                """, arguments: [runID, prefix])
-            var outcomes: [String: [Outcome]] = [:]
-            for row in rows {
-                outcomes[row["scenario"], default: []].append(Self.outcome(row))
-            }
+            let outcomes = try Self.classificationOutcomes(db, runID: runID, role: prefix)
+                .merging(try Self.detectionOutcomes(db, runID: runID, role: prefix)) { first, _ in first }
+                .mapValues(\.1)
             // The spec path is only in the stored result; the run row has the model's identity.
             var spec = ""
             if let json: String = run["result_json"],

@@ -101,9 +101,13 @@ struct ScenariosCommand: ParsableCommand {
             let image = try Image(contentsOf: URL(fileURLWithPath: sheet))
             let contact = ScenarioSheet(image: image, seed: seed)
             try contact.render(to: URL(fileURLWithPath: output))
-            let skipped = Transform.all.count - contact.transforms.count
+            let skipped = Transform.all.filter { !contact.transforms.contains($0) }
+            let small = skipped.filter { !$0.needsObjects }.count, boxed = skipped.filter(\.needsObjects).map(\.name)
+            var reasons: [String] = []
+            if small > 0 { reasons.append("\(small) ImageNet-C corruptions, which need at least 32×32 pixels") }
+            if !boxed.isEmpty { reasons.append("\(boxed.joined(separator: ", ")), which needs a detection golden set's boxes") }
             print("wrote \(output): \(contact.transforms.count) scenarios × severities 1–5 on \(sheet)"
-                  + (skipped > 0 ? " (\(skipped) ImageNet-C corruptions left out: they need at least 32×32 pixels)" : ""))
+                  + (reasons.isEmpty ? "" : " (left out: \(reasons.joined(separator: "; ")))"))
             return
         }
         guard output == nil else { throw InputError("-o is for --sheet") }

@@ -28,7 +28,7 @@ struct HTMLReportTests {
 
     func result(for set: GoldenSet) -> RunResult {
         let scenarios = [Scenario.clean, try! Scenario(id: "occlusion@3")]
-        var outcomes: [String: [ModelRole: [Outcome]]] = [:]
+        var outcomes: [String: [ModelRole: ScenarioOutcomes]] = [:]
         var results: [ScenarioResult] = []
         for scenario in scenarios {
             // Baseline right on every sample; candidate wrong on samples 0, 1 and 2 (so: new failures).
@@ -38,8 +38,9 @@ struct HTMLReportTests {
             let candidate = set.samples.enumerated().map { i, s in
                 Outcome(sampleID: s.id, label: i % 2, probabilities: i < 3 ? (i % 2 == 0 ? [0.3, 0.7] : [0.95, 0.05]) : (i % 2 == 0 ? [0.6, 0.4] : [0.4, 0.6]), latencyMs: 1)
             }
-            outcomes[scenario.id] = [.baseline: baseline, .candidate: candidate]
-            let b = SuiteRunner.metrics(baseline, classes: set.classes), c = SuiteRunner.metrics(candidate, classes: set.classes)
+            outcomes[scenario.id] = [.baseline: .classification(baseline), .candidate: .classification(candidate)]
+            let b = ScenarioMetrics.classification(SuiteRunner.metrics(baseline, classes: set.classes))
+            let c = ScenarioMetrics.classification(SuiteRunner.metrics(candidate, classes: set.classes))
             let condition = Condition(metric: MetricKey(.fpr, className: set.classes[0]), scenario: "all", rule: .atMost,
                                       threshold: 0.1, source: "suite<1>.yaml:3")
             results.append(ScenarioResult(scenario: scenario, baseline: b, candidate: c, baselineReusedFrom: nil,
@@ -103,7 +104,7 @@ struct HTMLReportTests {
         let set = try hostileGoldenSet(in: folder.appendingPathComponent("golden"))
         var run = result(for: set)
         run.robustness = RobustnessScores.compute(run.scenarios.map {
-            .init(scenario: $0.scenario, baseline: $0.baseline.accuracy, candidate: $0.candidate.accuracy)
+            .init(scenario: $0.scenario, baseline: $0.baseline.value(MetricKey(.accuracy)), candidate: $0.candidate.value(MetricKey(.accuracy)))
         }, metric: MetricKey(.accuracy), reference: .baseline)
         run.scenarios[1].verdicts[0].flag = "only 4 samples (min_samples 30): shown, not gated"
         let index = try HTMLReport(result: run, goldenSet: set).write(to: folder.appendingPathComponent("report"))

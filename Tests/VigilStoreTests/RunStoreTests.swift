@@ -10,15 +10,16 @@ func makeResult(id: String = RunID.make(), seed: UInt64 = 1, goldenIdentity: Str
                 baselineIdentity: String = "model-a", reusedFrom: String? = nil) -> RunResult {
     let classes = ["a", "b"]
     let scenarios = [Scenario.clean, try! Scenario(id: "low-light@2")]
-    var outcomes: [String: [ModelRole: [Outcome]]] = [:]
+    var outcomes: [String: [ModelRole: ScenarioOutcomes]] = [:]
     var results: [ScenarioResult] = []
     for (index, scenario) in scenarios.enumerated() {
         let baseline = (0..<3).map { i in
             Outcome(sampleID: "s\(i)", label: i % 2, probabilities: i == 2 ? [0.3, 0.7] : [0.8 - Float(index) * 0.1, 0.2 + Float(index) * 0.1], latencyMs: 1.5)
         }
         let candidate = (0..<3).map { i in Outcome(sampleID: "s\(i)", label: i % 2, probabilities: [0.4, 0.6], latencyMs: 0.5) }
-        outcomes[scenario.id] = [.baseline: baseline, .candidate: candidate]
-        let b = SuiteRunner.metrics(baseline, classes: classes), c = SuiteRunner.metrics(candidate, classes: classes)
+        outcomes[scenario.id] = [.baseline: .classification(baseline), .candidate: .classification(candidate)]
+        let b = ScenarioMetrics.classification(SuiteRunner.metrics(baseline, classes: classes))
+        let c = ScenarioMetrics.classification(SuiteRunner.metrics(candidate, classes: classes))
         let condition = Condition(metric: MetricKey(.accuracy), scenario: "all", rule: .maxRegression, threshold: 0.01, source: "suite.yaml:9")
         results.append(ScenarioResult(scenario: scenario, baseline: b, candidate: c, baselineReusedFrom: reusedFrom,
                                       verdicts: [Gate.evaluate(condition, scenario: scenario, baseline: b, candidate: c)]))
@@ -157,11 +158,11 @@ struct RunStoreTests {
                 WHERE run_id = ? AND scenario = 'clean' AND role = 'baseline' AND metric = 'accuracy'
                 """, arguments: [result.id])
         }
-        #expect(accuracy == result.scenarios[0].baseline.accuracy)
+        #expect(accuracy == result.scenarios[0].baseline.value(MetricKey(.accuracy)))
         let wrong = try queue.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM outcomes WHERE run_id = ? AND correct = 0", arguments: [result.id])
         }
-        let expected = result.outcomes.values.flatMap { $0.values.flatMap { $0 } }.filter { !$0.correct }.count
+        let expected = result.outcomes.values.flatMap { $0.values.flatMap { $0.classification ?? [] } }.filter { !$0.correct }.count
         #expect(wrong == expected)
     }
 }

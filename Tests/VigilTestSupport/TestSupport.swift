@@ -111,3 +111,10 @@ public enum JSONValue: Codable, Sendable, Equatable {
 
     public func data() throws -> Data { try JSONEncoder().encode(self) }
 }
+
+extension RunResult {
+    /// A classification run's outcomes of one model on one scenario (empty otherwise).
+    public func classificationOutcomes(_ scenario: Scenario, _ role: ModelRole) -> [Outcome] {
+        outcomes(scenario, role)?.classification ?? []
+    }
+}

@@ -53,7 +53,7 @@ struct BackendTests {
     @Test(arguments: models)
     func preprocessingMatchesNumpy(_ name: String) throws {
         let reference = try #require(ONNXReference.all[name])
-        var p = try spec(name).preprocessing
+        var p = try spec(name).input!.preprocessing
         for entry in reference.samples {
             let image = try Image(contentsOf: Repository.url("GoldenSets/digits/\(entry.path)"))
             var tensor = [Float](repeating: 0, count: entry.input.count)
@@ -91,9 +91,9 @@ struct BackendTests {
         let image = try Image(width: 4, height: 2, channels: 1, pixels: Array(repeating: 255, count: 8))
         func tensor(_ mode: ModelSpec.ResizeMode) throws -> [Float] {
             var spec = try self.spec("mnist-cnn")
-            spec.input = .init(width: 8, height: 8, layout: .nchw, color: .gray, resize: mode, interpolation: .nearest,
-                               padValue: 0, scale: 1.0 / 255, mean: [0], std: [1])
-            var p = spec.preprocessing
+            spec.input = .init(width: 8, height: 8, layout: .nchw, color: .gray, resize: mode, anchor: .center,
+                               interpolation: .nearest, padValue: 0, scale: 1.0 / 255, mean: [0], std: [1])
+            var p = spec.input!.preprocessing
             var out = [Float](repeating: -1, count: 64)
             #expect(cvb_preprocess_image(image.pointer, &p, &out, 64, nil) == 0)
             return out
@@ -110,9 +110,9 @@ struct BackendTests {
         // One pixel, BGR = (10, 20, 30).
         let image = try Image(width: 1, height: 1, channels: 3, pixels: [10, 20, 30])
         var spec = try self.spec("mnist-cnn")
-        spec.input = .init(width: 1, height: 1, layout: .nchw, color: .rgb, resize: .stretch, interpolation: .linear,
-                           padValue: 0, scale: 1, mean: [0, 0, 0], std: [1, 1, 1])
-        var p = spec.preprocessing
+        spec.input = .init(width: 1, height: 1, layout: .nchw, color: .rgb, resize: .stretch, anchor: .center,
+                           interpolation: .linear, padValue: 0, scale: 1, mean: [0, 0, 0], std: [1, 1, 1])
+        var p = spec.input!.preprocessing
         var out = [Float](repeating: 0, count: 3)
         #expect(cvb_preprocess_image(image.pointer, &p, &out, 3, nil) == 0)
         #expect(out == [30, 20, 10])
@@ -173,7 +173,7 @@ struct BackendTests {
     @Test func identityChangesWithPreprocessing() throws {
         let a = try OpenCVDNNBackend(spec: spec("mnist-cnn"))
         var changed = try spec("mnist-cnn")
-        changed.input.interpolation = .area
+        changed.input!.interpolation = .area
         let b = try OpenCVDNNBackend(spec: changed)
         #expect(a.identity != b.identity)
         #expect(a.identity == (try OpenCVDNNBackend(spec: spec("mnist-cnn"))).identity)

@@ -7,14 +7,14 @@ import VigilTestSupport
 struct GateTests {
     /// Metrics for `n` samples of 2 classes where `correct` of them are right; class "b" is
     /// predicted for every mistake.
-    func metrics(correct: Int, of n: Int, latency: Double = 1) -> ClassificationMetrics {
+    func metrics(correct: Int, of n: Int, latency: Double = 1) -> ScenarioMetrics {
         var accumulator = ClassificationAccumulator(classes: ["a", "b"])
         for i in 0..<n {
             let right = i < correct
             accumulator.add(Outcome(sampleID: "\(i)", label: 0, probabilities: right ? [0.8, 0.2] : [0.3, 0.7],
                                     latencyMs: latency))
         }
-        return accumulator.compute()
+        return .classification(accumulator.compute())
     }
 
     @Test func regressionOfExactlyTheAllowedAmountPasses() {
@@ -80,12 +80,12 @@ struct GateTests {
 
 @Suite("Gate verdicts that use statistics")
 struct StatisticalGateTests {
-    func metrics(correct: Int, of n: Int) -> ClassificationMetrics {
+    func metrics(correct: Int, of n: Int) -> ScenarioMetrics {
         var accumulator = ClassificationAccumulator(classes: ["a", "b"])
         for i in 0..<n {
             accumulator.add(label: 0, probabilities: i < correct ? [0.8, 0.2] : [0.3, 0.7])
         }
-        return accumulator.compute()
+        return .classification(accumulator.compute())
     }
 
     func paired(lower: Double, upper: Double, p: Double, test: String = "mcnemar-exact") -> PairedDelta {

@@ -21,7 +21,7 @@ final class MemoryCache: OutcomeCache, Sendable {
             for s in result.scenarios {
                 let key = OutcomeKey(modelIdentity: result.baseline.identity, goldenSetIdentity: result.goldenSet.identity,
                                      scenario: s.scenario, seed: seed, batchSize: batchSize)
-                entries[key] = CachedOutcomes(runID: result.id, outcomes: result.outcomes(s.scenario, .baseline))
+                entries[key] = CachedOutcomes(runID: result.id, outcomes: result.outcomes(s.scenario, .baseline)!)
             }
         }
     }
@@ -40,12 +40,13 @@ struct RunnerTests {
         #expect(one.scenarios.count == 4)
         for (a, b) in zip(one.scenarios, two.scenarios) {
             for role in ModelRole.allCases {
-                let x = one.outcomes(a.scenario, role), y = two.outcomes(b.scenario, role)
+                let x = one.classificationOutcomes(a.scenario, role), y = two.classificationOutcomes(b.scenario, role)
                 #expect(x.count == 48)
                 #expect(x.map(\.probabilities) == y.map(\.probabilities), "\(a.scenario) \(role)")
                 #expect(x.map(\.sampleID) == golden.sampleIDs)
             }
-            #expect(a.baseline.accuracy == b.baseline.accuracy && a.candidate.calibration.ece == b.candidate.calibration.ece)
+            #expect(a.baseline.classification!.accuracy == b.baseline.classification!.accuracy
+                    && a.candidate.classification!.calibration.ece == b.candidate.classification!.calibration.ece)
             #expect(a.verdicts.map(\.passed) == b.verdicts.map(\.passed))
         }
         #expect(one.environment.workers == 1 && two.environment.workers == 2)
@@ -64,7 +65,7 @@ struct RunnerTests {
         let second = try await SuiteRunner(suite: suite).run(cache: cache)
         #expect(second.scenarios.allSatisfy { $0.baselineReusedFrom == first.id })
         #expect(second.scenarios.map(\.baseline) == first.scenarios.map(\.baseline))
-        #expect(second.scenarios.map(\.candidate.accuracy) == first.scenarios.map(\.candidate.accuracy))
+        #expect(second.scenarios.map { $0.candidate.value(MetricKey(.accuracy)) } == first.scenarios.map { $0.candidate.value(MetricKey(.accuracy)) })
 
         let notReused = try await SuiteRunner(suite: suite, options: RunOptions(reuseBaseline: false)).run(cache: cache)
         #expect(notReused.scenarios.allSatisfy { $0.baselineReusedFrom == nil })
@@ -84,14 +85,16 @@ struct RunnerTests {
         let first = try await SuiteRunner(suite: suite).run()
         let stored = StoredBaseline(runID: first.id, model: first.candidate, goldenSetIdentity: first.goldenSet.identity,
                                     seed: suite.seed,
-                                    outcomes: Dictionary(uniqueKeysWithValues: first.scenarios.map { ($0.scenario.id, first.outcomes($0.scenario, .candidate)) }))
+                                    outcomes: Dictionary(uniqueKeysWithValues: first.scenarios.map { ($0.scenario.id, first.outcomes($0.scenario, .candidate)!) }))
         let second = try await SuiteRunner(suite: suite, options: RunOptions(storedBaseline: stored)).run()
         #expect(second.baseline == first.candidate)
         // Candidate against its own stored outcomes: the same predictions (latencies differ), so
         // no delta anywhere and the gate passes.
         for s in second.scenarios {
-            #expect(second.outcomes(s.scenario, .baseline).map(\.probabilities) == second.outcomes(s.scenario, .candidate).map(\.probabilities))
-            #expect(s.baseline.confusion == s.candidate.confusion && s.baseline.calibration.ece == s.candidate.calibration.ece)
+            #expect(second.classificationOutcomes(s.scenario, .baseline).map(\.probabilities)
+                    == second.classificationOutcomes(s.scenario, .candidate).map(\.probabilities))
+            #expect(s.baseline.classification!.confusion == s.candidate.classification!.confusion
+                    && s.baseline.classification!.calibration.ece == s.candidate.classification!.calibration.ece)
         }
         #expect(second.passed)
 

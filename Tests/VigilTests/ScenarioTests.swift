@@ -33,16 +33,20 @@ struct ScenarioTests {
         try Image(width: width, height: height, channels: channels, pixels: Array(repeating: value, count: width * height * channels))
     }
 
+    /// Boxes on the test card, for box-aware transforms (the others ignore them); one reaches
+    /// past the card's edge.
+    static let boxes = [Box(x: 3.5, y: 4, width: 20, height: 16), Box(x: 22, y: 20, width: 18.2, height: 40)]
+
     /// Same image, scenario, severity and seed: byte-identical output, same size and channels,
     /// and a visible change. Odd sizes catch off-by-one errors in kernels and crops.
     @Test(arguments: transforms, [1, 3])
     func sameSeedGivesIdenticalBytes(_ scenario: Scenario, channels: Int) throws {
         for (width, height) in [(64, 48), (33, 47)] {
             let image = try Self.card(channels: channels, width: width, height: height)
-            let a = try scenario.apply(to: image, seed: 42).pixels()
-            let b = try scenario.apply(to: image, seed: 42).pixels()
+            let a = try scenario.apply(to: image, seed: 42, objects: Self.boxes).pixels()
+            let b = try scenario.apply(to: image, seed: 42, objects: Self.boxes).pixels()
             #expect(a == b)
-            let out = try scenario.apply(to: image, seed: 42)
+            let out = try scenario.apply(to: image, seed: 42, objects: Self.boxes)
             #expect(out.width == width && out.height == height && out.channels == channels)
             // Saturation has nothing to change in a grey image (as in the reference).
             if !(scenario.family == "saturate" && channels == 1) {
@@ -58,7 +62,8 @@ struct ScenarioTests {
     @Test(arguments: transforms.filter { !deterministic.contains($0.family) && !($0.family == "motion-blur" && $0.severity == 1) })
     func differentSeedsGiveDifferentImages(_ scenario: Scenario) throws {
         let image = try Self.card(channels: 3)
-        #expect(try scenario.apply(to: image, seed: 1).pixels() != scenario.apply(to: image, seed: 2).pixels())
+        #expect(try scenario.apply(to: image, seed: 1, objects: Self.boxes).pixels()
+                != scenario.apply(to: image, seed: 2, objects: Self.boxes).pixels())
     }
 
     /// The ImageNet-C reference refuses images below 32 pixels; so does Vigil, naming the

@@ -60,7 +60,7 @@ struct SuiteAndSpecTests {
         ("    max_regression: 0.01", "    at_least: 0.5\n    significance: 0.05", "file.yaml:14: 'significance' goes with 'max_regression'"),
         ("  - metric: accuracy\n    scenario: all\n    max_regression: 0.01",
          "  - metric: roc_auc\n    class: \"1\"\n    scenario: all\n    max_regression: 0.01\n    significance: 0.05",
-         "file.yaml:11: 'roc_auc[1]' cannot be bootstrapped (rank-based or latency), so it cannot be judged with significance or intervals"),
+         "file.yaml:11: 'roc_auc[1]' cannot be bootstrapped (rank-based, per-class AP or latency), so it cannot be judged with significance or intervals"),
         ("    max_regression: 0.01", "    max_regression: 0.01\n    significance: 0.05\nbootstrap: 0",
          "file.yaml:15: bootstrap is 0, but the condition at file.yaml:11 needs intervals or p-values"),
         ("    max_regression: 0.01", "    ci_max_regression: 0.01\n    confidence: 0.9", ""),
@@ -87,8 +87,8 @@ struct SuiteAndSpecTests {
 
     @Test func bundledSpecsLoad() throws {
         let spec = try ModelSpec.load(Repository.url("Models/mnist-cnn/model.yaml"))
-        #expect(spec.input.width == 28 && spec.input.channels == 1 && spec.input.resize == .stretch)
-        #expect(spec.input.mean == [0.1307] && spec.input.std == [0.3081])
+        #expect(spec.input?.width == 28 && spec.input?.channels == 1 && spec.input?.resize == .stretch)
+        #expect(spec.input?.mean == [0.1307] && spec.input?.std == [0.3081])
         #expect(spec.outputKind == .logits && spec.classes.count == 10)
         #expect(FileManager.default.fileExists(atPath: spec.modelURL.path))
     }
@@ -129,8 +129,8 @@ struct SuiteAndSpecTests {
         let (folder, url) = try write(Self.specTemplate, name: "m.yaml")
         defer { try? FileManager.default.removeItem(at: folder) }
         let spec = try ModelSpec.load(url)
-        #expect(spec.input.std == [0.25, 0.25, 0.25])
-        #expect(spec.input.interpolation == .linear && spec.input.layout == .nchw)
+        #expect(spec.input?.std == [0.25, 0.25, 0.25])
+        #expect(spec.input?.interpolation == .linear && spec.input?.layout == .nchw)
     }
 
     @Test func suggestionsNeedACloseMatch() {

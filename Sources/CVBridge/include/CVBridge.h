@@ -68,6 +68,11 @@ cvb_image *cvb_motion_blur(const cvb_image *image, double length, double angle_d
 /// covered. `max_patches` bounds how many rectangles are drawn.
 cvb_image *cvb_occlusion(const cvb_image *image, double area_share, int max_patches,
                          uint64_t seed, cvb_error *error);
+/// Occludes each box (`box_count` boxes of x, y, width, height in `boxes`) by one rectangle of
+/// seeded random solid colour covering `box_share` of the box's area (rounded up to whole
+/// pixels), with a seeded aspect and position inside the box.
+cvb_image *cvb_object_occlusion(const cvb_image *image, const double *boxes, int box_count, double box_share,
+                                uint64_t seed, cvb_error *error);
 /// Resolution loss: area-downscale to `factor` of each side, then bilinear upscale back.
 cvb_image *cvb_downscale(const cvb_image *image, double factor, cvb_error *error);
 /// Rotation about the image centre by `angle_degrees` (counter-clockwise), bilinear, edges
@@ -115,6 +120,11 @@ enum {
     CVB_LAYOUT_NHWC = 1,
 };
 
+enum {
+    CVB_ANCHOR_CENTER = 0,
+    CVB_ANCHOR_TOP_LEFT = 1,
+};
+
 typedef struct cvb_preprocess {
     int width;
     int height;
@@ -122,6 +132,7 @@ typedef struct cvb_preprocess {
     int resize_mode;   // CVB_RESIZE_*
     int interpolation; // CVB_INTERP_*
     int layout;        // CVB_LAYOUT_*
+    int anchor;        // CVB_ANCHOR_*: where pad and letterbox place the image on the canvas
     double pad_value;  // in input pixel units (0-255), for pad and letterbox
     double scale;      // applied first: x * scale
     double mean[3];    // then (x * scale - mean[c]) / std[c], in the model's channel order
@@ -131,6 +142,11 @@ typedef struct cvb_preprocess {
 /// Converts one image into one input tensor of `width * height * channels` floats.
 int cvb_preprocess_image(const cvb_image *image, const cvb_preprocess *spec, float *out,
                          size_t capacity, cvb_error *error);
+/// How preprocessing maps an image of `image_width` x `image_height` onto the input: a point
+/// (x, y) of the image lands at (x * scale_x + offset_x, y * scale_y + offset_y). Detectors use
+/// it to map boxes back. Returns 0, or -1 for an invalid spec.
+int cvb_preprocess_mapping(int image_width, int image_height, const cvb_preprocess *spec, double *scale_x,
+                           double *scale_y, double *offset_x, double *offset_y);
 
 // MARK: - DNN
 
@@ -145,6 +161,52 @@ void cvb_net_free(cvb_net *net);
 /// `output` and its element count per sample is written to `per_sample`.
 int cvb_net_forward(cvb_net *net, const float *input, const int *shape, float *output,
                     size_t capacity, size_t *per_sample, cvb_error *error);
+
+// MARK: - Detection
+
+/// One detected object: a box in the input image's pixels (x, y of the top-left corner), a
+/// score (higher is more confident) and a class index.
+typedef struct cvb_detection {
+    double x;
+    double y;
+    double width;
+    double height;
+    double score;
+    int class_index;
+} cvb_detection;
+
+// MARK: - Cascade classifiers
+
+typedef struct cvb_cascade cvb_cascade;
+
+typedef struct cvb_cascade_settings {
+    double scale_factor;     // > 1: how much the image shrinks between scales
+    int min_neighbors;       // windows an object needs to be reported
+    int min_size;            // smallest object side in pixels (0: the cascade's window)
+    int max_size;            // largest object side in pixels (0: no limit)
+    int equalize_histogram;  // 1: cv::equalizeHist on the grey image first
+} cvb_cascade_settings;
+
+/// Loads a Haar or LBP cascade XML file. One cascade per thread.
+cvb_cascade *cvb_cascade_load(const char *path, cvb_error *error);
+void cvb_cascade_free(cvb_cascade *cascade);
+/// The cascade's training window (its smallest detectable object).
+int cvb_cascade_window(const cvb_cascade *cascade, int *width, int *height);
+/// Detects objects in a grey or BGR image (converted to grey). Each detection's score is the
+/// number of raw windows OpenCV grouped into it (detectMultiScale's `numDetections`). Writes
+/// up to `capacity` detections and their total number to `count`: when `count` exceeds
+/// `capacity`, nothing was written and the caller retries with more room.
+int cvb_cascade_detect(cvb_cascade *cascade, const cvb_image *image, const cvb_cascade_settings *settings,
+                       cvb_detection *out, size_t capacity, size_t *count, cvb_error *error);
+
+/// Runs a forward pass and returns every output of the graph, in the order of
+/// getUnconnectedOutLayersNames(), one after the other in `output`. For output k,
+/// `shapes[k * 8]` receives its number of dimensions (at most 7) and the following entries its
+/// dimensions. `output_count` receives the number of outputs and `total` the number of floats
+/// (also when they do not fit in `capacity`; then nothing is copied and the call fails).
+int cvb_net_forward_outputs(cvb_net *net, const float *input, const int *shape, float *output,
+                            size_t capacity, int *shapes, int max_outputs, int *output_count,
+                            size_t *total, cvb_error *error);
 
 #ifdef __cplusplus
 }

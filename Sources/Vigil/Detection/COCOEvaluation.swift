@@ -128,6 +128,9 @@ public struct COCOEvaluation: Sendable {
         /// truth, or unmatched with an area outside the range).
         var ignored: [UInt16]
         var nonIgnoredTruth: Int
+        /// Per detection: the ground-truth index (file order) it matched at the first threshold,
+        /// or -1.
+        var truthAtFirstThreshold: [Int]
     }
 
     /// pycocotools' evaluateImg matching. `ious` is D × G (detections in score order, ground
@@ -138,6 +141,7 @@ public struct COCOEvaluation: Sendable {
         let order = (0..<G).filter { !truthIgnored[$0] } + (0..<G).filter { truthIgnored[$0] }
         var matched = [UInt16](repeating: 0, count: D), ignored = [UInt16](repeating: 0, count: D)
         var taken = [Bool](repeating: false, count: G)
+        var truthAtFirst = [Int](repeating: -1, count: D)
         for (t, threshold) in thresholds.enumerated() {
             for position in 0..<G { taken[position] = false }
             let bit = UInt16(1) << UInt16(t)
@@ -157,11 +161,13 @@ public struct COCOEvaluation: Sendable {
                     continue
                 }
                 matched[d] |= bit
+                if t == 0 { truthAtFirst[d] = order[m] }
                 if truthIgnored[order[m]] { ignored[d] |= bit }
                 taken[m] = true
             }
         }
-        return Matching(matched: matched, ignored: ignored, nonIgnoredTruth: truthIgnored.filter { !$0 }.count)
+        return Matching(matched: matched, ignored: ignored, nonIgnoredTruth: truthIgnored.filter { !$0 }.count,
+                        truthAtFirstThreshold: truthAtFirst)
     }
 
     /// Evaluates one category on every image, for each area range: the detections (up to 100

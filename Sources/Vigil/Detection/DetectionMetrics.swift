@@ -78,11 +78,95 @@ public struct DetectionMetrics: Sendable, Hashable, Codable {
     /// The operating point of the per-class counts and the image FPR.
     public var iou: Double
     public var scoreThreshold: Double
+    /// False positives at the operating point over all classes, per image (runs only).
+    public var fpPerImage: Double?
+    /// Per-image inference latency (runs only; nil when unknown).
+    public var latencyP50Ms: Double?
+    public var latencyP95Ms: Double?
+    public var throughputIPS: Double?
 
     enum CodingKeys: String, CodingKey {
         case map, map50, map75, mapSmall = "map_small", mapMedium = "map_medium", mapLarge = "map_large"
         case ar1, ar10, ar100, arSmall = "ar_small", arMedium = "ar_medium", arLarge = "ar_large"
         case perClass = "per_class", imageFPR = "image_fpr", nImages = "n_images", iou, scoreThreshold = "score_threshold"
+        case fpPerImage = "fp_per_image", latencyP50Ms = "latency_p50_ms", latencyP95Ms = "latency_p95_ms", throughputIPS = "throughput_ips"
+    }
+
+    public init(map: Double, map50: Double, map75: Double, mapSmall: Double, mapMedium: Double, mapLarge: Double,
+                ar1: Double, ar10: Double, ar100: Double, arSmall: Double, arMedium: Double, arLarge: Double,
+                perClass: [DetectionClassMetrics], imageFPR: [ImageFalsePositiveRate], nImages: Int, iou: Double,
+                scoreThreshold: Double) {
+        self.map = map
+        self.map50 = map50
+        self.map75 = map75
+        self.mapSmall = mapSmall
+        self.mapMedium = mapMedium
+        self.mapLarge = mapLarge
+        self.ar1 = ar1
+        self.ar10 = ar10
+        self.ar100 = ar100
+        self.arSmall = arSmall
+        self.arMedium = arMedium
+        self.arLarge = arLarge
+        self.perClass = perClass
+        self.imageFPR = imageFPR
+        self.nImages = nImages
+        self.iou = iou
+        self.scoreThreshold = scoreThreshold
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(map, forKey: .map)
+        try c.encode(map50, forKey: .map50)
+        try c.encode(map75, forKey: .map75)
+        try c.encode(mapSmall, forKey: .mapSmall)
+        try c.encode(mapMedium, forKey: .mapMedium)
+        try c.encode(mapLarge, forKey: .mapLarge)
+        try c.encode(ar1, forKey: .ar1)
+        try c.encode(ar10, forKey: .ar10)
+        try c.encode(ar100, forKey: .ar100)
+        try c.encode(arSmall, forKey: .arSmall)
+        try c.encode(arMedium, forKey: .arMedium)
+        try c.encode(arLarge, forKey: .arLarge)
+        try c.encode(perClass, forKey: .perClass)
+        try c.encode(imageFPR, forKey: .imageFPR)
+        try c.encode(nImages, forKey: .nImages)
+        try c.encode(iou, forKey: .iou)
+        try c.encode(scoreThreshold, forKey: .scoreThreshold)
+        try c.encodeIfPresent(fpPerImage, forKey: .fpPerImage)
+        try c.encodeIfPresent(latencyP50Ms, forKey: .latencyP50Ms)
+        try c.encodeIfPresent(latencyP95Ms, forKey: .latencyP95Ms)
+        try c.encodeIfPresent(throughputIPS, forKey: .throughputIPS)
+    }
+
+    /// The value of `key`; nil when it is undefined, the class is unknown, or the metric is not
+    /// a detection metric. pycocotools' −1 ("no ground truth") becomes nil.
+    public func value(_ key: MetricKey) -> Double? {
+        func defined(_ v: Double) -> Double? { v < 0 ? nil : v }
+        func perClass(_ read: (DetectionClassMetrics) -> Double?) -> Double? {
+            guard let name = key.className, let entry = self.perClass.first(where: { $0.name == name }) else { return nil }
+            return read(entry)
+        }
+        switch key.metric {
+        case .map: return defined(map)
+        case .map50: return defined(map50)
+        case .map75: return defined(map75)
+        case .ar100: return defined(ar100)
+        case .ap: return perClass { $0.ap }
+        case .ap50: return perClass { $0.ap50 }
+        case .precision: return perClass { $0.precision }
+        case .recall: return perClass { $0.recall }
+        case .fnr: return perClass { $0.fnr }
+        case .imageFPR:
+            guard let name = key.className else { return nil }
+            return imageFPR.first { $0.name == name }?.fpr
+        case .fpPerImage: return fpPerImage
+        case .latencyP50: return latencyP50Ms
+        case .latencyP95: return latencyP95Ms
+        case .throughput: return throughputIPS
+        default: return nil
+        }
     }
 
     /// The twelve summary numbers, in pycocotools' order.

@@ -93,8 +93,8 @@ public enum Gate {
     /// Judges one condition on one scenario. `paired` is the paired comparison of the
     /// condition's metric (needed when the condition uses statistics; see
     /// `Condition.needsStatistics`).
-    public static func evaluate(_ condition: Condition, scenario: Scenario, baseline: ClassificationMetrics,
-                                candidate: ClassificationMetrics, paired: PairedDelta? = nil) -> ConditionVerdict {
+    public static func evaluate(_ condition: Condition, scenario: Scenario, baseline: ScenarioMetrics,
+                                candidate: ScenarioMetrics, paired: PairedDelta? = nil) -> ConditionVerdict {
         let key = condition.metric
         let metric = key.metric
         let b = baseline.value(key), c = candidate.value(key)
@@ -161,14 +161,32 @@ public enum Gate {
         }
     }
 
-    static func undefinedReason(_ key: MetricKey, _ metrics: ClassificationMetrics) -> String {
-        guard let name = key.className, let entry = metrics.perClass.first(where: { $0.className == name }) else {
-            return metrics.n == 0 ? " (no samples)" : ""
-        }
-        switch key.metric {
-        case .fnr where entry.support == 0: return " (no samples of class \(name))"
-        case .fpr where entry.support == metrics.n: return " (every sample is class \(name))"
-        default: return ""
+    static func undefinedReason(_ key: MetricKey, _ metrics: ScenarioMetrics) -> String {
+        switch metrics {
+        case .classification(let m):
+            guard let name = key.className, let entry = m.perClass.first(where: { $0.className == name }) else {
+                return m.n == 0 ? " (no samples)" : ""
+            }
+            switch key.metric {
+            case .fnr where entry.support == 0: return " (no samples of class \(name))"
+            case .fpr where entry.support == m.n: return " (every sample is class \(name))"
+            default: return ""
+            }
+        case .detection(let m):
+            if m.nImages == 0 { return " (no images)" }
+            guard let name = key.className else {
+                return [.latencyP50, .latencyP95, .throughput].contains(key.metric) ? " (latency unknown: detections read from a file)" : ""
+            }
+            let entry = m.perClass.first { $0.name == name }
+            switch key.metric {
+            case .fnr where (entry?.tp ?? 0) + (entry?.fn ?? 0) == 0: return " (no annotated '\(name)' objects)"
+            case .recall where (entry?.tp ?? 0) + (entry?.fn ?? 0) == 0: return " (no annotated '\(name)' objects)"
+            case .ap where entry?.ap == nil: return " (no annotated '\(name)' objects)"
+            case .ap50 where entry?.ap50 == nil: return " (no annotated '\(name)' objects)"
+            case .precision where (entry?.tp ?? 0) + (entry?.fp ?? 0) == 0: return " (no '\(name)' detections at the operating point)"
+            case .imageFPR where m.imageFPR.first(where: { $0.name == name })?.negativeImages == 0: return " (every image has a '\(name)' object)"
+            default: return ""
+            }
         }
     }
 }
@@ -193,6 +211,15 @@ public enum Formatting {
         case .throughput: return String(format: "%.0f/s", value)
         default: return String(format: "%.4f", value)
         }
+    }
+
+    /// A coordinate or size for messages: whole numbers without decimals, others with up to
+    /// four (`12`, `12.5`, `0.3333`).
+    public static func number(_ value: Double) -> String {
+        if value.isFinite, value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        var text = String(format: "%.4f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        return text
     }
 
     /// p-values: four decimals, or "< 0.0001".

@@ -53,10 +53,15 @@ public struct Suite: Sendable {
     public var minSamples: Int
     /// What corruption errors are normalised by.
     public var robustnessReference: RobustnessReference
+    /// The golden set's task as its manifest says (nil when the manifest cannot be read; the
+    /// run then refuses the golden set with the reason).
+    public var task: VisionTask?
+    /// Detection suites: where a detection counts (IoU threshold, per-model score threshold).
+    public var operatingPoint: OperatingPoint?
 
     static let topKeys = ["suite", "golden_set", "baseline", "candidate", "seed", "primary_metric",
                           "batch_size", "workers", "bootstrap", "min_samples", "robustness_reference",
-                          "scenarios", "conditions"]
+                          "iou_threshold", "score_threshold", "scenarios", "conditions"]
     static let conditionKeys = ["metric", "class", "scenario"] + Condition.Rule.allCases.map(\.rawValue)
         + ["significance", "confidence"]
 
@@ -73,6 +78,8 @@ public struct Suite: Sendable {
             return text.hasPrefix("/") ? URL(fileURLWithPath: text) : folder.appendingPathComponent(text).standardizedFileURL
         }
 
+        let goldenSetURL = try path("golden_set")
+        let task = GoldenSet.peekTask(goldenSetURL)
         let scenarios = try top.required("scenarios").sequence("scenarios").flatMap(parseScenarios)
         guard !scenarios.isEmpty else { throw try top.required("scenarios").error("scenarios is empty") }
         var seen = Set<String>()
@@ -80,7 +87,34 @@ public struct Suite: Sendable {
             throw try top.required("scenarios").error("scenario '\(scenario.id)' is listed twice")
         }
 
-        let conditions = try top["conditions"]?.sequence("conditions").map { try parseCondition($0, scenarios: scenarios) } ?? []
+        let conditions = try top["conditions"]?.sequence("conditions").map { try parseCondition($0, scenarios: scenarios, task: task) } ?? []
+        let primaryMetric = try top["primary_metric"].map { try parseMetric($0, className: nil, task: task) }
+            ?? MetricKey(task == .detection ? .map50 : .accuracy)
+        var operatingPoint: OperatingPoint?
+        if task == .detection {
+            if let value = top["scenarios"], let moving = scenarios.first(where: { !$0.keepsGeometry }) {
+                throw value.error("scenario '\(moving.id)' moves image content, so the golden set's boxes would no longer fit; detection suites cannot use it")
+            }
+            let iouValue = top["iou_threshold"]
+            let iou = try iouValue?.double("iou_threshold") ?? 0.5
+            guard iou > 0, iou <= 1 else { throw iouValue!.error("iou_threshold must be in (0, 1], e.g. 0.5") }
+            guard let scoreValue = top["score_threshold"] else {
+                throw document.error("a detection suite needs 'score_threshold': the score at or above which a detection counts at the operating point (recall, FNR, precision, false positives per image); one number, or {baseline: B, candidate: C} for models whose scores differ in scale")
+            }
+            let thresholds: (Double, Double)
+            if case .scalar = scoreValue.node {
+                let value = try scoreValue.double("score_threshold")
+                thresholds = (value, value)
+            } else {
+                let m = try scoreValue.mapping("score_threshold", allowed: ["baseline", "candidate"])
+                thresholds = (try m.required("baseline").double("baseline"), try m.required("candidate").double("candidate"))
+            }
+            operatingPoint = OperatingPoint(iou: iou, baselineScoreThreshold: thresholds.0, candidateScoreThreshold: thresholds.1)
+        } else {
+            for key in ["iou_threshold", "score_threshold"] {
+                if let value = top[key] { throw value.error("'\(key)' is for detection suites; golden set '\(goldenSetURL.lastPathComponent)' is for classification") }
+            }
+        }
         let bootstrapValue = top["bootstrap"]
         let bootstrap = try bootstrapValue?.int("bootstrap", in: 0...1_000_000) ?? 1000
         if bootstrap == 0, let needing = conditions.first(where: \.needsStatistics) {
@@ -95,11 +129,11 @@ public struct Suite: Sendable {
             path: shown,
             fileURL: url.standardizedFileURL,
             sha256: SHA256.hex(of: data),
-            goldenSet: try path("golden_set"),
+            goldenSet: goldenSetURL,
             baseline: try path("baseline"),
             candidate: try path("candidate"),
             seed: UInt64(seed),
-            primaryMetric: try top["primary_metric"].map { try parseMetric($0, className: nil) } ?? MetricKey(.accuracy),
+            primaryMetric: primaryMetric,
             batchSize: try top["batch_size"]?.int("batch_size", in: 1...4096) ?? 32,
             workers: try top["workers"].flatMap { value in
                 (try? value.string("workers")) == "auto" ? nil : try value.int("workers", in: 1...256)
@@ -110,7 +144,9 @@ public struct Suite: Sendable {
             minSamples: try top["min_samples"]?.int("min_samples", in: 0...1_000_000) ?? 30,
             robustnessReference: try top["robustness_reference"].map {
                 RobustnessReference(rawValue: try $0.choice("robustness_reference", from: RobustnessReference.allCases.map(\.rawValue)))!
-            } ?? .baseline)
+            } ?? .baseline,
+            task: task,
+            operatingPoint: operatingPoint)
     }
 
     /// A scenario id (`clean`, `low-light@3`, `low-light@2+motion-blur@3`, `ink=heavy`,
@@ -165,10 +201,14 @@ public struct Suite: Sendable {
         }
     }
 
-    static func parseMetric(_ value: YAMLValue, className: String?) throws -> MetricKey {
+    static func parseMetric(_ value: YAMLValue, className: String?, task: VisionTask?) throws -> MetricKey {
         let name = try value.string("metric")
+        let known = Metric.allCases.filter { task.map($0.applies(to:)) ?? true }.map(\.rawValue)
         guard let metric = Metric(rawValue: name) else {
-            throw value.error("unknown metric '\(name)'" + Suggestion.hint(for: name, in: Metric.allCases.map(\.rawValue)))
+            throw value.error("unknown metric '\(name)'" + Suggestion.hint(for: name, in: known))
+        }
+        if let task, !metric.applies(to: task) {
+            throw value.error("metric '\(name)' is not defined for \(task.rawValue) golden sets (\(task.rawValue) metrics: \(known.joined(separator: ", ")))")
         }
         if metric.isPerClass && className == nil {
             throw value.error("metric '\(name)' is per class; add 'class: NAME'")
@@ -179,10 +219,10 @@ public struct Suite: Sendable {
         return MetricKey(metric, className: className)
     }
 
-    static func parseCondition(_ value: YAMLValue, scenarios: [Scenario]) throws -> Condition {
+    static func parseCondition(_ value: YAMLValue, scenarios: [Scenario], task: VisionTask?) throws -> Condition {
         let entry = try value.mapping("a condition", allowed: conditionKeys)
         let className = try entry["class"]?.string("class")
-        let metric = try parseMetric(try entry.required("metric"), className: className)
+        let metric = try parseMetric(try entry.required("metric"), className: className, task: task)
         let rules = Condition.Rule.allCases.filter { entry[$0.rawValue] != nil }
         guard rules.count == 1, let rule = rules.first else {
             throw value.error("a condition needs exactly one of " + Condition.Rule.allCases.map(\.rawValue).joined(separator: ", "))
@@ -201,8 +241,11 @@ public struct Suite: Sendable {
         }
         let significance = try level("significance", allowedWith: .maxRegression)
         let confidence = try level("confidence", allowedWith: .ciMaxRegression)
-        if (significance != nil || rule == .ciMaxRegression) && !metric.metric.isResampleable {
-            throw try entry.required("metric").error("'\(metric)' cannot be bootstrapped (rank-based or latency), so it cannot be judged with significance or intervals")
+        if significance != nil || rule == .ciMaxRegression {
+            let resampleable = task.map { metric.metric.isResampleable(for: $0) } ?? metric.metric.isResampleable
+            if !resampleable {
+                throw try entry.required("metric").error("'\(metric)' cannot be bootstrapped (rank-based, per-class AP or latency), so it cannot be judged with significance or intervals")
+            }
         }
         let selectorValue = try entry.required("scenario")
         let selector = try selectorValue.string("scenario")

@@ -1,17 +1,26 @@
 import Foundation
 
-/// One labelled image of a golden set.
+/// One labelled image of a golden set: a class label (classification) or a list of objects
+/// with boxes and the image's size (detection).
 public struct Sample: Sendable, Codable, Hashable {
     /// Unique within the golden set; stable across versions so outcomes can be compared.
     public var id: String
     /// Relative to the golden set's folder, with `/` separators.
     public var path: String
     public var sha256: String
-    /// A class name from the golden set's `classes`.
-    public var label: String
+    /// Classification: a class name from the golden set's `classes`; nil in detection sets.
+    public var label: String?
+    /// Detection: the image's size in pixels, against which boxes are checked; nil in
+    /// classification sets.
+    public var width: Int?
+    public var height: Int?
+    /// Detection: the annotated objects (possibly none: images without objects measure false
+    /// positives); nil in classification sets.
+    public var objects: [GroundTruthObject]?
     /// Free-form attributes for slicing (`lighting: night`, `device: cam-b`).
     public var tags: [String: String]
 
+    /// A classification sample.
     public init(id: String, path: String, sha256: String, label: String, tags: [String: String] = [:]) {
         self.id = id
         self.path = path
@@ -20,21 +29,87 @@ public struct Sample: Sendable, Codable, Hashable {
         self.tags = tags
     }
 
-    enum CodingKeys: String, CodingKey { case id, path, sha256, label, tags }
+    /// A detection sample.
+    public init(id: String, path: String, sha256: String, width: Int, height: Int, objects: [GroundTruthObject],
+                tags: [String: String] = [:]) {
+        self.id = id
+        self.path = path
+        self.sha256 = sha256
+        self.width = width
+        self.height = height
+        self.objects = objects
+        self.tags = tags
+    }
+
+    enum CodingKeys: String, CodingKey { case id, path, sha256, label, width, height, objects, tags }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
         path = try container.decode(String.self, forKey: .path)
         sha256 = try container.decode(String.self, forKey: .sha256)
-        label = try container.decode(String.self, forKey: .label)
+        label = try container.decodeIfPresent(String.self, forKey: .label)
+        width = try container.decodeIfPresent(Int.self, forKey: .width)
+        height = try container.decodeIfPresent(Int.self, forKey: .height)
+        objects = try container.decodeIfPresent([GroundTruthObject].self, forKey: .objects)
         tags = try container.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(path, forKey: .path)
+        try container.encode(sha256, forKey: .sha256)
+        try container.encodeIfPresent(label, forKey: .label)
+        try container.encodeIfPresent(width, forKey: .width)
+        try container.encodeIfPresent(height, forKey: .height)
+        try container.encodeIfPresent(objects, forKey: .objects)
+        if !tags.isEmpty { try container.encode(tags, forKey: .tags) }
+    }
+}
+
+/// An annotated object of a detection sample.
+public struct GroundTruthObject: Sendable, Codable, Hashable {
+    /// A class name from the golden set's `classes`.
+    public var className: String
+    /// `[x, y, width, height]` in pixels, x and y of the top-left corner (COCO's convention).
+    public var box: Box
+    /// A region of many objects (COCO's `iscrowd`): detections on it are neither rewarded nor
+    /// counted as false positives, and missing it is no miss.
+    public var isCrowd: Bool
+    /// Free-form attributes of this object (`occluded: yes`, `size: small`).
+    public var tags: [String: String]
+
+    public init(className: String, box: Box, isCrowd: Bool = false, tags: [String: String] = [:]) {
+        self.className = className
+        self.box = box
+        self.isCrowd = isCrowd
+        self.tags = tags
+    }
+
+    enum CodingKeys: String, CodingKey { case className = "class", box, isCrowd = "iscrowd", tags }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        className = try container.decode(String.self, forKey: .className)
+        box = try container.decode(Box.self, forKey: .box)
+        isCrowd = try container.decodeIfPresent(Bool.self, forKey: .isCrowd) ?? false
+        tags = try container.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(className, forKey: .className)
+        try container.encode(box, forKey: .box)
+        if isCrowd { try container.encode(true, forKey: .isCrowd) }
+        if !tags.isEmpty { try container.encode(tags, forKey: .tags) }
     }
 }
 
 /// The machine learning task a golden set or model is for.
 public enum VisionTask: String, Sendable, Codable, CaseIterable {
     case classification
+    case detection
 }
 
 /// The `manifest.json` of a golden set (format `vigil-golden-set/1`, see GoldenSets/README.md).
@@ -124,9 +199,9 @@ public struct GoldenSet: Sendable {
             guard seenPaths.insert(sample.path).inserted else {
                 throw InputError("\(where_): path '\(sample.path)' appears twice")
             }
-            guard labelIndices[sample.label] != nil else {
-                throw InputError("\(where_): sample '\(sample.id)' has label '\(sample.label)', which is not in 'classes'"
-                                 + Suggestion.hint(for: sample.label, in: manifest.classes))
+            switch manifest.task {
+            case .classification: try checkClassificationSample(sample, labelIndices: labelIndices, manifest: where_)
+            case .detection: try checkDetectionSample(sample, classes: manifest.classes, manifest: where_)
             }
             guard sample.sha256.count == 64, sample.sha256.allSatisfy(\.isHexDigit) else {
                 throw InputError("\(where_): sample '\(sample.id)' has an invalid sha256 '\(sample.sha256)'")
@@ -136,6 +211,64 @@ public struct GoldenSet: Sendable {
                          identity: SHA256.hex(of: canonicalText(manifest)), labelIndices: labelIndices)
     }
 
+    static func checkClassificationSample(_ sample: Sample, labelIndices: [String: Int], manifest: String) throws {
+        guard let label = sample.label else {
+            throw InputError("\(manifest): sample '\(sample.id)' has no 'label' (this golden set's task is classification)")
+        }
+        for (key, present) in [("objects", sample.objects != nil), ("width", sample.width != nil), ("height", sample.height != nil)] where present {
+            throw InputError("\(manifest): sample '\(sample.id)' has '\(key)', which belongs to detection golden sets; this one's task is classification")
+        }
+        guard labelIndices[label] != nil else {
+            throw InputError("\(manifest): sample '\(sample.id)' has label '\(label)', which is not in 'classes'"
+                             + Suggestion.hint(for: label, in: Array(labelIndices.keys).sorted()))
+        }
+    }
+
+    /// Objects of known classes with finite boxes of positive size inside the image.
+    static func checkDetectionSample(_ sample: Sample, classes: [String], manifest: String) throws {
+        let id = sample.id
+        if sample.label != nil {
+            throw InputError("\(manifest): sample '\(id)' has a 'label'; detection samples list 'objects' (class and box each) instead")
+        }
+        guard let width = sample.width, let height = sample.height else {
+            throw InputError("\(manifest): sample '\(id)' needs 'width' and 'height' (the image's size in pixels), against which its boxes are checked")
+        }
+        guard width > 0, height > 0 else {
+            throw InputError("\(manifest): sample '\(id)' has size \(width)×\(height); width and height must be positive")
+        }
+        guard let objects = sample.objects else {
+            throw InputError("\(manifest): sample '\(id)' has no 'objects' (write \"objects\": [] for an image without any)")
+        }
+        for (index, object) in objects.enumerated() {
+            let name = "sample '\(id)' objects[\(index)]"
+            guard classes.contains(object.className) else {
+                throw InputError("\(manifest): \(name) has class '\(object.className)', which is not in 'classes'"
+                                 + Suggestion.hint(for: object.className, in: classes))
+            }
+            let b = object.box
+            let shown = "[\(Formatting.number(b.x)), \(Formatting.number(b.y)), \(Formatting.number(b.width)), \(Formatting.number(b.height))]"
+            guard b.isFinite else { throw InputError("\(manifest): \(name) box \(shown) has a value that is not finite") }
+            guard b.width > 0, b.height > 0 else {
+                throw InputError("\(manifest): \(name) box \(shown) has zero or negative size (boxes are [x, y, width, height])")
+            }
+            // Boxes may touch the border; a small tolerance absorbs rounding in converted annotations.
+            let tolerance = 1e-6
+            guard b.x >= -tolerance, b.y >= -tolerance, b.x + b.width <= Double(width) + tolerance,
+                  b.y + b.height <= Double(height) + tolerance else {
+                throw InputError("\(manifest): \(name) box \(shown) reaches outside the \(width)×\(height) image "
+                                 + "(it spans x \(Formatting.number(b.x))…\(Formatting.number(b.x + b.width)), y \(Formatting.number(b.y))…\(Formatting.number(b.y + b.height)))")
+            }
+        }
+    }
+
+    /// The task a golden set's manifest declares, read without loading the samples; nil when
+    /// the manifest cannot be read (loading it then reports why).
+    public static func peekTask(_ folder: URL) -> VisionTask? {
+        struct Header: Decodable { var task: VisionTask }
+        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent("manifest.json").path) else { return nil }
+        return try? JSONDecoder().decode(Header.self, from: data).task
+    }
+
     /// JSONDecoder ignores keys it does not know; a misspelt `tags` would silently drop data.
     static func rejectUnknownKeys(_ data: Data, manifest: String) throws {
         guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
@@ -143,10 +276,17 @@ public struct GoldenSet: Sendable {
         for key in top.keys.sorted() where !topKeys.contains(key) {
             throw InputError("\(manifest): unknown key '\(key)'" + Suggestion.hint(for: key, in: topKeys))
         }
-        let sampleKeys = ["id", "path", "sha256", "label", "tags"]
+        let sampleKeys = ["id", "path", "sha256", "label", "width", "height", "objects", "tags"]
+        let objectKeys = ["class", "box", "iscrowd", "tags"]
         for (index, sample) in ((top["samples"] as? [[String: Any]]) ?? []).enumerated() {
             for key in sample.keys.sorted() where !sampleKeys.contains(key) {
                 throw InputError("\(manifest): samples[\(index)] has unknown key '\(key)'" + Suggestion.hint(for: key, in: sampleKeys))
+            }
+            for (objectIndex, object) in ((sample["objects"] as? [[String: Any]]) ?? []).enumerated() {
+                for key in object.keys.sorted() where !objectKeys.contains(key) {
+                    throw InputError("\(manifest): samples[\(index)].objects[\(objectIndex)] has unknown key '\(key)'"
+                                     + Suggestion.hint(for: key, in: objectKeys))
+                }
             }
         }
     }
@@ -169,7 +309,9 @@ public struct GoldenSet: Sendable {
     }
 
     /// The text the identity hashes: a header line per field, then one tab-separated line per
-    /// sample (id, path, sha256, label, tags as k=v joined by ','), sorted by id.
+    /// sample (id, path, sha256, label, tags as k=v joined by ','), sorted by id. Detection
+    /// samples have the image size in place of the label, and after the tags one field per
+    /// object: class, box numbers, crowd flag and tags, separated by spaces.
     public static func canonicalText(_ manifest: GoldenSetManifest) -> String {
         var lines = [
             "format\t\(manifest.format)",
@@ -179,8 +321,21 @@ public struct GoldenSet: Sendable {
             "classes\t\(manifest.classes.joined(separator: "\t"))",
         ]
         for sample in manifest.samples.sorted(by: { $0.id < $1.id }) {
-            let tags = sample.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-            lines.append([sample.id, sample.path, sample.sha256, sample.label, tags].joined(separator: "\t"))
+            func text(_ tags: [String: String]) -> String {
+                tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            }
+            switch manifest.task {
+            case .classification:
+                lines.append([sample.id, sample.path, sample.sha256, sample.label ?? "", text(sample.tags)].joined(separator: "\t"))
+            case .detection:
+                let size = "\(sample.width ?? 0)x\(sample.height ?? 0)"
+                let objects = (sample.objects ?? []).map { o in
+                    let b = o.box
+                    return [o.className, "\(b.x)", "\(b.y)", "\(b.width)", "\(b.height)", o.isCrowd ? "crowd" : "-", text(o.tags)]
+                        .joined(separator: " ")
+                }
+                lines.append(([sample.id, sample.path, sample.sha256, size, text(sample.tags)] + objects).joined(separator: "\t"))
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -189,9 +344,14 @@ public struct GoldenSet: Sendable {
         root.appendingPathComponent(sample.path)
     }
 
-    /// Index of the sample's label in `classes`.
+    /// Index of a class name in `classes` (the sample's label for classification).
+    public func classIndex(of name: String) -> Int? {
+        labelIndices[name]
+    }
+
+    /// Index of a classification sample's label in `classes`.
     public func labelIndex(of sample: Sample) -> Int {
-        labelIndices[sample.label]!
+        labelIndices[sample.label!]!
     }
 
     /// Recomputes every listed file's sha256 and looks for files that are not listed.

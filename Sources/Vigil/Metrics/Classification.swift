@@ -207,7 +207,7 @@ public struct ClassificationMetrics: Sendable, Hashable, Codable {
         case .latencyP50: return latencyP50Ms
         case .latencyP95: return latencyP95Ms
         case .throughput: return throughputIPS
-        case .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR: return nil
+        case .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR, .fpPerImage: return nil
         }
     }
 }
@@ -274,13 +274,10 @@ public struct ClassificationAccumulator: Sendable {
             metrics.perClass[c].rocAUC = auc
             metrics.perClass[c].averagePrecision = ap
         }
-        if latencies.count == labels.count, !latencies.isEmpty {
-            let sorted = latencies.sorted()
-            var total = ExactSum()
-            for value in sorted { total.add(value) }
-            metrics.latencyP50Ms = Self.percentile(sorted, 0.50)
-            metrics.latencyP95Ms = Self.percentile(sorted, 0.95)
-            metrics.throughputIPS = total.value > 0 ? Double(sorted.count) / (total.value / 1000) : nil
+        if latencies.count == labels.count, let latency = LatencySummary(latencies) {
+            metrics.latencyP50Ms = latency.p50
+            metrics.latencyP95Ms = latency.p95
+            metrics.throughputIPS = latency.throughputIPS
         }
         return metrics
     }

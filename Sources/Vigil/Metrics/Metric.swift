@@ -27,10 +27,13 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
     case latencyP95 = "latency_p95_ms"
     case throughput = "throughput_ips"
     // Detection (COCO): mean AP over categories at IoU .50:.95, .50, .75; AR with 100
-    // detections; per category AP, AP50 and the image-level false positive rate.
+    // detections; per category AP, AP50 and the image-level false positive rate; false
+    // positives per image at the operating point. Detection also uses precision, recall and
+    // fnr per class (at the operating point) and the latency metrics.
     case map, map50, map75, ar100
     case ap, ap50
     case imageFPR = "image_fpr"
+    case fpPerImage = "fp_per_image"
 
     /// Metrics that need a `class:`.
     public var isPerClass: Bool {
@@ -40,11 +43,38 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// Metrics of object detection rather than classification.
+    /// Metrics of object detection only.
     public var isDetection: Bool {
         switch self {
-        case .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR: true
+        case .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR, .fpPerImage: true
         default: false
+        }
+    }
+
+    /// Whether the metric is defined for golden sets of `task`.
+    public func applies(to task: VisionTask) -> Bool {
+        switch task {
+        case .detection:
+            switch self {
+            case .precision, .recall, .fnr, .latencyP50, .latencyP95, .throughput: true
+            default: isDetection
+            }
+        case .classification: !isDetection
+        }
+    }
+
+    /// Whether a paired bootstrap can resample it for golden sets of `task`: for
+    /// classification from per-sample counts and sums (not the rank-based metrics or latency),
+    /// for detection mAP and mAP50 from weighted precision–recall curves and the operating-point
+    /// metrics from per-image counts.
+    public func isResampleable(for task: VisionTask) -> Bool {
+        switch task {
+        case .classification: return isResampleable
+        case .detection:
+            switch self {
+            case .map, .map50, .precision, .recall, .fnr, .imageFPR, .fpPerImage: return true
+            default: return false
+            }
         }
     }
 
@@ -54,7 +84,7 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
         case .accuracy, .top5Accuracy, .macroPrecision, .macroRecall, .macroF1, .weightedF1, .precision, .recall, .f1,
              .rocAUC, .averagePrecision, .throughput, .map, .map50, .map75, .ar100, .ap, .ap50: true
         case .fpr, .fnr, .ece, .mce, .rmsce, .adaptiveECE, .classwiseECE, .brier, .nll, .latencyP50, .latencyP95,
-             .imageFPR: false
+             .imageFPR, .fpPerImage: false
         }
     }
 
@@ -64,7 +94,7 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
         case .accuracy, .top5Accuracy, .macroPrecision, .macroRecall, .macroF1, .weightedF1, .precision, .recall, .f1,
              .fpr, .fnr, .rocAUC, .averagePrecision, .ece, .mce, .rmsce, .adaptiveECE, .classwiseECE,
              .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR: true
-        case .brier, .nll, .latencyP50, .latencyP95, .throughput: false
+        case .brier, .nll, .latencyP50, .latencyP95, .throughput, .fpPerImage: false
         }
     }
 

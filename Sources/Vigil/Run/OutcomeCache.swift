@@ -24,9 +24,9 @@ public struct OutcomeKey: Sendable, Hashable, Codable {
 /// Outcomes found in a store, and the run that produced them.
 public struct CachedOutcomes: Sendable {
     public var runID: String
-    public var outcomes: [Outcome]
+    public var outcomes: ScenarioOutcomes
 
-    public init(runID: String, outcomes: [Outcome]) {
+    public init(runID: String, outcomes: ScenarioOutcomes) {
         self.runID = runID
         self.outcomes = outcomes
     }
@@ -45,10 +45,10 @@ public struct StoredBaseline: Sendable {
     public var model: ModelInfo
     public var goldenSetIdentity: String
     public var seed: UInt64
-    /// Per scenario id, one outcome per golden-set sample.
-    public var outcomes: [String: [Outcome]]
+    /// Per scenario id, one outcome per sample of the scenario.
+    public var outcomes: [String: ScenarioOutcomes]
 
-    public init(runID: String, model: ModelInfo, goldenSetIdentity: String, seed: UInt64, outcomes: [String: [Outcome]]) {
+    public init(runID: String, model: ModelInfo, goldenSetIdentity: String, seed: UInt64, outcomes: [String: ScenarioOutcomes]) {
         self.runID = runID
         self.model = model
         self.goldenSetIdentity = goldenSetIdentity

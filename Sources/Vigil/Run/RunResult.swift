@@ -28,18 +28,39 @@ public struct GoldenSetInfo: Sendable, Hashable, Codable {
     public var path: String
     public var identity: String
     public var samples: Int
+    public var task: VisionTask
+    /// Class names in the golden set's order (class indices in outcomes refer to it).
+    public var classes: [String]
 
-    public init(name: String, version: String, path: String, identity: String, samples: Int) {
+    public init(name: String, version: String, path: String, identity: String, samples: Int,
+                task: VisionTask = .classification, classes: [String] = []) {
         self.name = name
         self.version = version
         self.path = path
         self.identity = identity
         self.samples = samples
+        self.task = task
+        self.classes = classes
     }
 
     public init(_ goldenSet: GoldenSet) {
         self.init(name: goldenSet.name, version: goldenSet.version, path: DisplayPath.of(goldenSet.root),
-                  identity: goldenSet.identity, samples: goldenSet.samples.count)
+                  identity: goldenSet.identity, samples: goldenSet.samples.count, task: goldenSet.task,
+                  classes: goldenSet.classes)
+    }
+
+    enum CodingKeys: String, CodingKey { case name, version, path, identity, samples, task, classes }
+
+    /// Results stored before detection existed have neither task nor classes.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(String.self, forKey: .version)
+        path = try c.decode(String.self, forKey: .path)
+        identity = try c.decode(String.self, forKey: .identity)
+        samples = try c.decode(Int.self, forKey: .samples)
+        task = try c.decodeIfPresent(VisionTask.self, forKey: .task) ?? .classification
+        classes = try c.decodeIfPresent([String].self, forKey: .classes) ?? []
     }
 }
 
@@ -87,11 +108,88 @@ public struct RunEnvironment: Sendable, Hashable, Codable {
     }
 }
 
+/// The metrics of one model on one scenario: classification or detection, by the golden
+/// set's task. Encodes as the metrics themselves (the JSON shape of each task's metrics).
+public enum ScenarioMetrics: Sendable, Hashable, Codable {
+    case classification(ClassificationMetrics)
+    case detection(DetectionMetrics)
+
+    /// The value of `key`; nil when undefined or not a metric of this task.
+    public func value(_ key: MetricKey) -> Double? {
+        switch self {
+        case .classification(let m): m.value(key)
+        case .detection(let m): m.value(key)
+        }
+    }
+
+    /// Samples (images) measured.
+    public var n: Int {
+        switch self {
+        case .classification(let m): m.n
+        case .detection(let m): m.nImages
+        }
+    }
+
+    public var classification: ClassificationMetrics? {
+        if case .classification(let m) = self { return m }
+        return nil
+    }
+
+    public var detection: DetectionMetrics? {
+        if case .detection(let m) = self { return m }
+        return nil
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .classification(let m): try m.encode(to: encoder)
+        case .detection(let m): try m.encode(to: encoder)
+        }
+    }
+
+    enum Probe: String, CodingKey { case map }
+
+    public init(from decoder: any Decoder) throws {
+        let probe = try decoder.container(keyedBy: Probe.self)
+        self = probe.contains(.map) ? .detection(try DetectionMetrics(from: decoder)) : .classification(try ClassificationMetrics(from: decoder))
+    }
+}
+
+/// One model's outcomes on one scenario, one per sample in the scenario's sample order.
+public enum ScenarioOutcomes: Sendable, Hashable {
+    case classification([Outcome])
+    case detection([DetectionOutcome])
+
+    public var sampleIDs: [String] {
+        switch self {
+        case .classification(let o): o.map(\.sampleID)
+        case .detection(let o): o.map(\.sampleID)
+        }
+    }
+
+    public var count: Int {
+        switch self {
+        case .classification(let o): o.count
+        case .detection(let o): o.count
+        }
+    }
+
+    public var classification: [Outcome]? {
+        if case .classification(let o) = self { return o }
+        return nil
+    }
+
+    public var detection: [DetectionOutcome]? {
+        if case .detection(let o) = self { return o }
+        return nil
+    }
+}
+
 /// Baseline and candidate on one scenario, and the gate's verdicts there.
 public struct ScenarioResult: Sendable, Hashable, Codable {
     public var scenario: Scenario
-    public var baseline: ClassificationMetrics
-    public var candidate: ClassificationMetrics
+    public var baseline: ScenarioMetrics
+    public var candidate: ScenarioMetrics
     /// The run whose stored baseline outcomes were used instead of running the baseline; nil
     /// when the baseline ran in this run.
     public var baselineReusedFrom: String?
@@ -103,7 +201,7 @@ public struct ScenarioResult: Sendable, Hashable, Codable {
     /// Flagged verdicts (too few samples) are shown but do not decide.
     public var passed: Bool { !verdicts.contains(where: \.failsGate) }
 
-    public init(scenario: Scenario, baseline: ClassificationMetrics, candidate: ClassificationMetrics,
+    public init(scenario: Scenario, baseline: ScenarioMetrics, candidate: ScenarioMetrics,
                 baselineReusedFrom: String?, comparisons: [PairedDelta] = [], verdicts: [ConditionVerdict]) {
         self.scenario = scenario
         self.baseline = baseline
@@ -139,8 +237,13 @@ public struct RunResult: Sendable, Codable {
     /// CE/mCE, mPC/rPC and severity curves over the single-corruption scenarios; nil when the
     /// suite has none.
     public var robustness: RobustnessScores?
-    /// Per scenario id, per role, one outcome per golden-set sample in manifest order.
-    public var outcomes: [String: [ModelRole: [Outcome]]] = [:]
+    /// Per scenario id, per role, one outcome per sample of the scenario in manifest order.
+    public var outcomes: [String: [ModelRole: ScenarioOutcomes]] = [:]
+    /// The operating point of detection metrics (detection runs only).
+    public var operatingPoint: OperatingPoint?
+    /// Detection runs: per scenario id, per role, how each image's detections and objects
+    /// matched at the operating point (parallel to `outcomes`).
+    public var detectionMatches: [String: [ModelRole: [ImageMatch]]] = [:]
 
     public var passed: Bool { scenarios.allSatisfy(\.passed) }
     public var verdicts: [ConditionVerdict] { scenarios.flatMap(\.verdicts) }
@@ -150,20 +253,21 @@ public struct RunResult: Sendable, Codable {
     public var flagged: [ConditionVerdict] { verdicts.filter { $0.flag != nil } }
     public var durationSeconds: Double { finishedAt.timeIntervalSince(startedAt) }
 
-    public func outcomes(_ scenario: Scenario, _ role: ModelRole) -> [Outcome] {
-        outcomes[scenario.id]?[role] ?? []
+    public func outcomes(_ scenario: Scenario, _ role: ModelRole) -> ScenarioOutcomes? {
+        outcomes[scenario.id]?[role]
     }
 
     enum CodingKeys: String, CodingKey {
         case id, startedAt, finishedAt, suite, goldenSet, seed, batchSize, baseline, candidate,
-             environment, primaryMetric, reportedMetrics, scenarios, robustness
+             environment, primaryMetric, reportedMetrics, scenarios, robustness, operatingPoint
         case passed
     }
 
     public init(id: String, startedAt: Date, finishedAt: Date, suite: SuiteInfo, goldenSet: GoldenSetInfo,
                 seed: UInt64, batchSize: Int, baseline: ModelInfo, candidate: ModelInfo,
                 environment: RunEnvironment, primaryMetric: MetricKey, reportedMetrics: [MetricKey],
-                scenarios: [ScenarioResult], robustness: RobustnessScores? = nil, outcomes: [String: [ModelRole: [Outcome]]]) {
+                scenarios: [ScenarioResult], robustness: RobustnessScores? = nil, operatingPoint: OperatingPoint? = nil,
+                outcomes: [String: [ModelRole: ScenarioOutcomes]]) {
         self.id = id
         self.startedAt = startedAt
         self.finishedAt = finishedAt
@@ -178,6 +282,7 @@ public struct RunResult: Sendable, Codable {
         self.reportedMetrics = reportedMetrics
         self.scenarios = scenarios
         self.robustness = robustness
+        self.operatingPoint = operatingPoint
         self.outcomes = outcomes
     }
 
@@ -197,6 +302,7 @@ public struct RunResult: Sendable, Codable {
         reportedMetrics = try c.decode([MetricKey].self, forKey: .reportedMetrics)
         scenarios = try c.decode([ScenarioResult].self, forKey: .scenarios)
         robustness = try c.decodeIfPresent(RobustnessScores.self, forKey: .robustness)
+        operatingPoint = try c.decodeIfPresent(OperatingPoint.self, forKey: .operatingPoint)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -216,6 +322,7 @@ public struct RunResult: Sendable, Codable {
         try c.encode(reportedMetrics, forKey: .reportedMetrics)
         try c.encode(scenarios, forKey: .scenarios)
         try c.encodeIfPresent(robustness, forKey: .robustness)
+        try c.encodeIfPresent(operatingPoint, forKey: .operatingPoint)
     }
 
     /// A JSON encoder configured the way Vigil writes results: sorted keys, ISO 8601 dates.
@@ -224,6 +331,25 @@ public struct RunResult: Sendable, Codable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return encoder
+    }
+}
+
+/// Where detection metrics count a detection: matched at IoU ≥ `iou`, and only detections
+/// scoring at least the model's score threshold take part (`score_threshold` in the suite, one
+/// number or one per model, because models' score scales differ).
+public struct OperatingPoint: Sendable, Hashable, Codable {
+    public var iou: Double
+    public var baselineScoreThreshold: Double
+    public var candidateScoreThreshold: Double
+
+    public init(iou: Double, baselineScoreThreshold: Double, candidateScoreThreshold: Double) {
+        self.iou = iou
+        self.baselineScoreThreshold = baselineScoreThreshold
+        self.candidateScoreThreshold = candidateScoreThreshold
+    }
+
+    public func scoreThreshold(_ role: ModelRole) -> Double {
+        role == .baseline ? baselineScoreThreshold : candidateScoreThreshold
     }
 }
 

@@ -54,8 +54,8 @@ public struct SuiteRunner: Sendable {
     /// The checked inputs of a run, loaded before any image is processed.
     public struct Prepared: Sendable {
         public var goldenSet: GoldenSet
-        public var baselineBackend: OpenCVDNNBackend?
-        public var candidateBackend: OpenCVDNNBackend
+        public var baselineBackend: (any InferenceBackend)?
+        public var candidateBackend: any InferenceBackend
         public var baselineInfo: ModelInfo
         public var candidateInfo: ModelInfo
         /// Per suite scenario, the manifest indices of its samples (all, or a tag slice's).
@@ -77,13 +77,15 @@ public struct SuiteRunner: Sendable {
     }
 
     /// Loads and checks everything the run needs: golden set (verified), model specs, models,
-    /// class lists and the classes named by conditions. Throws `InputError`s.
+    /// class lists, the metrics and classes named by conditions. Throws `InputError`s.
     public func prepare() throws -> Prepared {
         let goldenSet = try GoldenSet.load(suite.goldenSet)
         let verification = goldenSet.verify()
         guard verification.isValid else { throw InputError(verification.refusal) }
-        guard goldenSet.task == .classification else {
-            throw InputError("\(suite.path): golden set '\(goldenSet.name)' is for \(goldenSet.task.rawValue); this version of Vigil runs classification suites")
+        let task = goldenSet.task
+        for key in [suite.primaryMetric] + suite.conditions.map(\.metric) where !key.metric.applies(to: task) {
+            let source = suite.conditions.first { $0.metric == key }?.source ?? suite.path
+            throw InputError("\(source): metric '\(key.metric.rawValue)' is not defined for \(task.rawValue) golden sets like '\(goldenSet.name)'")
         }
         for condition in suite.conditions {
             if let name = condition.metric.className, !goldenSet.classes.contains(name) {
@@ -91,21 +93,42 @@ public struct SuiteRunner: Sendable {
                                  + Suggestion.hint(for: name, in: goldenSet.classes))
             }
         }
-        func backend(_ url: URL, _ role: ModelRole) throws -> OpenCVDNNBackend {
-            let spec = try ModelSpec.load(url, displayPath: DisplayPath.of(url))
-            guard spec.task == goldenSet.task else {
-                throw InputError("\(DisplayPath.of(url)): \(role.rawValue) model is for \(spec.task.rawValue), the golden set for \(goldenSet.task.rawValue)")
-            }
-            guard spec.classes == goldenSet.classes else {
-                throw InputError("\(DisplayPath.of(url)): the \(role.rawValue) model's classes \(spec.classes) differ from golden set '\(goldenSet.name)' classes \(goldenSet.classes) (same names in the same order are required)")
-            }
-            return try OpenCVDNNBackend(spec: spec, displayPath: DisplayPath.of(spec.modelURL))
+        if task == .classification, let boxed = suite.scenarios.first(where: \.needsObjects) {
+            throw InputError("\(suite.path): scenario '\(boxed.id)' occludes annotated objects; golden set '\(goldenSet.name)' is for classification and has no boxes")
         }
-        func info(_ backend: OpenCVDNNBackend) -> ModelInfo {
-            ModelInfo(name: backend.spec.name, spec: DisplayPath.of(URL(fileURLWithPath: backend.spec.specPath)),
-                      sha256: backend.spec.sha256, identity: backend.identity)
+        if task == .detection {
+            guard suite.operatingPoint != nil else {
+                throw InputError("\(suite.path): golden set '\(goldenSet.name)' is for detection; the suite needs 'score_threshold'")
+            }
+            if let moving = suite.scenarios.first(where: { !$0.keepsGeometry }) {
+                throw InputError("\(suite.path): scenario '\(moving.id)' moves image content, so the boxes of golden set '\(goldenSet.name)' would no longer fit")
+            }
         }
         let indices = try Self.sampleIndices(suite.scenarios, goldenSet, suitePath: suite.path)
+        func backend(_ url: URL, _ role: ModelRole) throws -> any InferenceBackend {
+            let shown = DisplayPath.of(url)
+            let spec = try ModelSpec.load(url, displayPath: shown)
+            guard spec.task == goldenSet.task else {
+                throw InputError("\(shown): \(role.rawValue) model is for \(spec.task.rawValue), the golden set for \(goldenSet.task.rawValue)")
+            }
+            switch task {
+            case .classification:
+                guard spec.classes == goldenSet.classes else {
+                    throw InputError("\(shown): the \(role.rawValue) model's classes \(spec.classes) differ from golden set '\(goldenSet.name)' classes \(goldenSet.classes) (same names in the same order are required)")
+                }
+            case .detection:
+                let absent = goldenSet.classes.filter { !spec.classes.contains($0) }
+                guard absent.isEmpty else {
+                    throw InputError("\(shown): the \(role.rawValue) model does not detect \(absent.map { "'\($0)'" }.joined(separator: ", ")) of golden set '\(goldenSet.name)' (its classes: \(spec.classes.joined(separator: ", ")))")
+                }
+            }
+            let made = try Backends.make(spec, displayPath: DisplayPath.of(spec.modelURL))
+            return try made.prepared(for: goldenSet, scenarios: suite.scenarios, sampleIndices: indices)
+        }
+        func info(_ backend: any InferenceBackend) -> ModelInfo {
+            ModelInfo(name: backend.spec.name, spec: DisplayPath.of(URL(fileURLWithPath: backend.spec.specPath)),
+                      sha256: backend.spec.sha256 ?? "", identity: backend.identity)
+        }
         let candidate = try backend(suite.candidate, .candidate)
         if let stored = options.storedBaseline {
             return Prepared(goldenSet: goldenSet, baselineBackend: nil, candidateBackend: candidate,
@@ -134,7 +157,7 @@ public struct SuiteRunner: Sendable {
                 throw InputError("run \(stored.runID) used seed \(stored.seed), this suite uses \(suite.seed); scenario images would differ, so it cannot serve as the baseline")
             }
             for (index, scenario) in suite.scenarios.enumerated() {
-                guard let outcomes = stored.outcomes[scenario.id], outcomes.map(\.sampleID) == sampleIDs[index] else {
+                guard let outcomes = stored.outcomes[scenario.id], outcomes.sampleIDs == sampleIDs[index] else {
                     throw InputError("run \(stored.runID) has no complete outcomes for scenario '\(scenario.id)'; it cannot serve as the baseline for \(suite.path)")
                 }
                 known[scenario.id] = CachedOutcomes(runID: stored.runID, outcomes: outcomes)
@@ -143,7 +166,7 @@ public struct SuiteRunner: Sendable {
             for (index, scenario) in suite.scenarios.enumerated() {
                 let key = OutcomeKey(modelIdentity: baseline.identity, goldenSetIdentity: goldenSet.identity,
                                      scenario: scenario, seed: suite.seed, batchSize: suite.batchSize)
-                if let cached = try cache.cachedOutcomes(for: key), cached.outcomes.map(\.sampleID) == sampleIDs[index] {
+                if let cached = try cache.cachedOutcomes(for: key), cached.outcomes.sampleIDs == sampleIDs[index] {
                     known[scenario.id] = cached
                 }
             }
@@ -161,31 +184,28 @@ public struct SuiteRunner: Sendable {
         let computed = try await evaluate(items: items, workers: workers, prepared: prepared, started: started)
 
         var scenarioResults: [ScenarioResult] = []
-        var outcomes: [String: [ModelRole: [Outcome]]] = [:]
+        var outcomes: [String: [ModelRole: ScenarioOutcomes]] = [:]
+        var matches: [String: [ModelRole: [ImageMatch]]] = [:]
         for (index, scenario) in suite.scenarios.enumerated() {
             let candidateOutcomes = computed.candidate[index]
             let baselineOutcomes = known[scenario.id]?.outcomes ?? computed.baseline[index]
             outcomes[scenario.id] = [.baseline: baselineOutcomes, .candidate: candidateOutcomes]
-            let baseline = Self.accumulator(baselineOutcomes, classes: goldenSet.classes)
-            let candidate = Self.accumulator(candidateOutcomes, classes: goldenSet.classes)
-            let baselineMetrics = baseline.compute(), candidateMetrics = candidate.compute()
-            let comparisons = try pairedComparisons(scenario, baseline, candidate)
-            var result = ScenarioResult(scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics,
-                                        baselineReusedFrom: known[scenario.id]?.runID, comparisons: comparisons, verdicts: [])
+            let scored = try score(scenario, indices: prepared.sampleIndices[index], goldenSet: goldenSet,
+                                   baseline: baselineOutcomes, candidate: candidateOutcomes)
+            if let m = scored.matches { matches[scenario.id] = m }
+            var result = ScenarioResult(scenario: scenario, baseline: scored.baseline, candidate: scored.candidate,
+                                        baselineReusedFrom: known[scenario.id]?.runID, comparisons: scored.comparisons, verdicts: [])
             let smallSample = candidateOutcomes.count < suite.minSamples ? smallSampleFlag(result, n: candidateOutcomes.count) : nil
             result.verdicts = suite.conditions.filter { $0.applies(to: scenario) }.map { condition in
                 let paired = condition.needsStatistics ? result.comparison(of: condition.metric, level: condition.confidence ?? 0.95) : nil
-                var verdict = Gate.evaluate(condition, scenario: scenario, baseline: baselineMetrics, candidate: candidateMetrics, paired: paired)
+                var verdict = Gate.evaluate(condition, scenario: scenario, baseline: scored.baseline, candidate: scored.candidate, paired: paired)
                 verdict.flag = smallSample
                 return verdict
             }
             scenarioResults.append(result)
         }
-        let robustness = RobustnessScores.compute(
-            scenarioResults.map { .init(scenario: $0.scenario, baseline: $0.baseline.accuracy, candidate: $0.candidate.accuracy) },
-            metric: MetricKey(.accuracy), reference: suite.robustnessReference)
-
-        return RunResult(
+        let robustnessMetric = Self.robustnessMetric(task: goldenSet.task, primary: suite.primaryMetric)
+        var result = RunResult(
             id: options.runID, startedAt: started, finishedAt: Date(),
             suite: SuiteInfo(suite), goldenSet: GoldenSetInfo(goldenSet),
             seed: suite.seed, batchSize: suite.batchSize,
@@ -194,7 +214,55 @@ public struct SuiteRunner: Sendable {
                                         gitCommit: GitInfo.commit(at: suite.fileURL.deletingLastPathComponent()),
                                         workers: workers, opencvThreads: opencvThreads),
             primaryMetric: suite.primaryMetric, reportedMetrics: suite.reportedMetrics,
-            scenarios: scenarioResults, robustness: robustness, outcomes: outcomes)
+            scenarios: scenarioResults, operatingPoint: suite.operatingPoint, outcomes: outcomes)
+        result.detectionMatches = matches
+        result.robustness = RobustnessScores.compute(
+            scenarioResults.map { .init(scenario: $0.scenario, baseline: $0.baseline.value(robustnessMetric), candidate: $0.candidate.value(robustnessMetric)) },
+            metric: robustnessMetric, reference: suite.robustnessReference)
+        return result
+    }
+
+    /// The performance metric robustness scores use: accuracy for classification (as
+    /// ImageNet-C's CE); for detection the primary metric when it is an mAP, else mAP50 (as
+    /// Michaelis et al.'s mPC).
+    static func robustnessMetric(task: VisionTask, primary: MetricKey) -> MetricKey {
+        switch task {
+        case .classification: return MetricKey(.accuracy)
+        case .detection: return [.map, .map50, .map75].contains(primary.metric) ? primary : MetricKey(.map50)
+        }
+    }
+
+    /// Metrics of both models on one scenario and their paired comparisons.
+    func score(_ scenario: Scenario, indices: [Int], goldenSet: GoldenSet, baseline: ScenarioOutcomes,
+               candidate: ScenarioOutcomes) throws -> (baseline: ScenarioMetrics, candidate: ScenarioMetrics, comparisons: [PairedDelta],
+                                                         matches: [ModelRole: [ImageMatch]]?) {
+        let levels = comparisonKeys(scenario, task: goldenSet.task)
+        let seed = Seeds.sample(run: suite.seed, scenario: scenario, sampleID: "bootstrap")
+        switch (baseline, candidate) {
+        case (.classification(let b), .classification(let c)):
+            let baseline = Self.accumulator(b, classes: goldenSet.classes), candidate = Self.accumulator(c, classes: goldenSet.classes)
+            var comparisons: [PairedDelta] = []
+            for (level, keys) in levels {
+                comparisons += try baseline.compare(with: candidate, keys: keys,
+                                                    bootstrap: Bootstrap(replicates: suite.bootstrap, seed: seed, confidence: level))
+            }
+            return (.classification(baseline.compute()), .classification(candidate.compute()), comparisons, nil)
+        case (.detection(let b), .detection(let c)):
+            let point = suite.operatingPoint!
+            let baseline = DetectionRunEvaluation(goldenSet: goldenSet, indices: indices, outcomes: b, iou: point.iou,
+                                                  scoreThreshold: point.baselineScoreThreshold)
+            let candidate = DetectionRunEvaluation(goldenSet: goldenSet, indices: indices, outcomes: c, iou: point.iou,
+                                                   scoreThreshold: point.candidateScoreThreshold)
+            var comparisons: [PairedDelta] = []
+            for (level, keys) in levels {
+                comparisons += baseline.compare(with: candidate, keys: keys, classes: goldenSet.classes,
+                                                bootstrap: Bootstrap(replicates: suite.bootstrap, seed: seed, confidence: level))
+            }
+            return (.detection(baseline.metrics), .detection(candidate.metrics), comparisons,
+                    [.baseline: baseline.matches, .candidate: candidate.matches])
+        default:
+            preconditionFailure("baseline and candidate outcomes of one scenario are of one task")
+        }
     }
 
     /// Why a scenario's verdicts do not decide the gate: its sample count, and how wide the
@@ -217,25 +285,19 @@ public struct SuiteRunner: Sendable {
         return accumulator
     }
 
-    /// Paired comparisons for one scenario: the primary metric at 95%, and every metric a
-    /// condition judges with statistics at the condition's level. Each scenario's bootstrap has
-    /// its own seed, derived from the suite's seed and the scenario id.
-    func pairedComparisons(_ scenario: Scenario, _ baseline: ClassificationAccumulator,
-                           _ candidate: ClassificationAccumulator) throws -> [PairedDelta] {
+    /// The metrics to compare with a paired bootstrap on one scenario, by confidence level: the
+    /// primary metric at 95%, and every metric a condition judges with statistics at the
+    /// condition's level (0.95 first, then ascending). Each scenario's bootstrap has its own
+    /// seed, derived from the suite's seed and the scenario id.
+    func comparisonKeys(_ scenario: Scenario, task: VisionTask) -> [(level: Double, keys: [MetricKey])] {
         guard suite.bootstrap > 0 else { return [] }
         var keysByLevel: [Double: [MetricKey]] = [:]
-        if suite.primaryMetric.metric.isResampleable { keysByLevel[0.95] = [suite.primaryMetric] }
+        if suite.primaryMetric.metric.isResampleable(for: task) { keysByLevel[0.95] = [suite.primaryMetric] }
         for condition in suite.conditions where condition.applies(to: scenario) && condition.needsStatistics {
             let level = condition.confidence ?? 0.95
             if !(keysByLevel[level]?.contains(condition.metric) ?? false) { keysByLevel[level, default: []].append(condition.metric) }
         }
-        let seed = Seeds.sample(run: suite.seed, scenario: scenario, sampleID: "bootstrap")
-        var comparisons: [PairedDelta] = []
-        for (level, keys) in keysByLevel.sorted(by: { $0.key == 0.95 ? true : $1.key == 0.95 ? false : $0.key < $1.key }) {
-            comparisons += try baseline.compare(with: candidate, keys: keys,
-                                                bootstrap: Bootstrap(replicates: suite.bootstrap, seed: seed, confidence: level))
-        }
-        return comparisons
+        return keysByLevel.sorted { $0.key == 0.95 ? true : $1.key == 0.95 ? false : $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// One unit of work: a batch of one scenario's samples (manifest indices).
@@ -258,8 +320,8 @@ public struct SuiteRunner: Sendable {
 
     struct Computed {
         /// Per scenario index; empty where the baseline was not run.
-        var baseline: [[Outcome]]
-        var candidate: [[Outcome]]
+        var baseline: [ScenarioOutcomes]
+        var candidate: [ScenarioOutcomes]
     }
 
     private func evaluate(items: [WorkItem], workers: Int, prepared: Prepared, started: Date) async throws -> Computed {
@@ -267,32 +329,25 @@ public struct SuiteRunner: Sendable {
         let done = SharedCounter()
         let progress = options.progress
         let seed = suite.seed
-        let results = try await withThrowingTaskGroup(of: [(Int, [Outcome], [Outcome])].self) { group in
+        let goldenSet = prepared.goldenSet
+        let results = try await withThrowingTaskGroup(of: [(Int, ScenarioOutcomes?, ScenarioOutcomes)].self) { group in
             for worker in 0..<workers {
                 group.addTask {
                     let candidate = try prepared.candidateBackend.makeWorker()
                     let baseline = try items.contains(where: \.runBaseline) ? prepared.baselineBackend?.makeWorker() : nil
-                    var produced: [(Int, [Outcome], [Outcome])] = []
+                    var produced: [(Int, ScenarioOutcomes?, ScenarioOutcomes)] = []
                     for itemIndex in stride(from: worker, to: items.count, by: workers) {
                         try Task.checkCancellation()
                         let item = items[itemIndex]
-                        let samples = item.samples.map { prepared.goldenSet.samples[$0] }
-                        let images = try samples.map { sample in
-                            let url = prepared.goldenSet.url(of: sample)
-                            let image = try Image(contentsOf: url)
-                            let sampleSeed = Seeds.sample(run: seed, scenario: item.scenario, sampleID: sample.id)
-                            do {
-                                return try item.scenario.apply(to: image, seed: sampleSeed)
-                            } catch let error as InputError {
-                                throw InputError("\(DisplayPath.of(url)): \(error.message)")
-                            }
+                        let samples = item.samples.map { goldenSet.samples[$0] }
+                        let inputs = try samples.map { sample in
+                            ModelInput(image: try Self.scenarioImage(sample, item.scenario, goldenSet: goldenSet, seed: seed),
+                                       sampleID: sample.id, scenarioID: item.scenario.id)
                         }
-                        let labels = samples.map(prepared.goldenSet.labelIndex(of:))
-                        let candidateOutcomes = try Self.predict(candidate, prepared.candidateBackend.maxBatchSize,
-                                                                 images, samples, labels)
-                        var baselineOutcomes: [Outcome] = []
+                        let candidateOutcomes = try Self.predict(candidate, prepared.candidateBackend, inputs, samples, goldenSet)
+                        var baselineOutcomes: ScenarioOutcomes?
                         if item.runBaseline, let baseline, let backend = prepared.baselineBackend {
-                            baselineOutcomes = try Self.predict(baseline, backend.maxBatchSize, images, samples, labels)
+                            baselineOutcomes = try Self.predict(baseline, backend, inputs, samples, goldenSet)
                         }
                         produced.append((itemIndex, baselineOutcomes, candidateOutcomes))
                         let count = samples.count * (item.runBaseline ? 2 : 1)
@@ -302,29 +357,73 @@ public struct SuiteRunner: Sendable {
                     return produced
                 }
             }
-            var all: [(Int, [Outcome], [Outcome])] = []
+            var all: [(Int, ScenarioOutcomes?, ScenarioOutcomes)] = []
             for try await part in group { all += part }
             return all.sorted { $0.0 < $1.0 }
         }
-        var computed = Computed(baseline: Array(repeating: [], count: suite.scenarios.count),
-                                candidate: Array(repeating: [], count: suite.scenarios.count))
+        let empty: ScenarioOutcomes = goldenSet.task == .classification ? .classification([]) : .detection([])
+        var computed = Computed(baseline: Array(repeating: empty, count: suite.scenarios.count),
+                                candidate: Array(repeating: empty, count: suite.scenarios.count))
         for (itemIndex, baseline, candidate) in results {
             let scenario = items[itemIndex].scenarioIndex
-            computed.baseline[scenario] += baseline
-            computed.candidate[scenario] += candidate
+            if let baseline { computed.baseline[scenario] = computed.baseline[scenario].appending(baseline) }
+            computed.candidate[scenario] = computed.candidate[scenario].appending(candidate)
         }
         return computed
     }
 
-    private static func predict(_ worker: any InferenceWorker, _ maxBatch: Int, _ images: [Image],
-                                _ samples: [Sample], _ labels: [Int]) throws -> [Outcome] {
-        var predictions: [Prediction] = []
-        for start in stride(from: 0, to: images.count, by: maxBatch) {
-            predictions += try worker.predict(Array(images[start..<min(start + maxBatch, images.count)]))
+    /// A sample's image as a scenario shows it to the models: decoded, checked against the
+    /// manifest's size (detection), and transformed with the sample's seed.
+    public static func scenarioImage(_ sample: Sample, _ scenario: Scenario, goldenSet: GoldenSet, seed: UInt64) throws -> Image {
+        let url = goldenSet.url(of: sample)
+        let image = try Image(contentsOf: url)
+        if let width = sample.width, let height = sample.height, image.width != width || image.height != height {
+            throw InputError("\(DisplayPath.of(url)): the image is \(image.width)×\(image.height), but golden set '\(goldenSet.name)' lists sample '\(sample.id)' as \(width)×\(height); its boxes would not fit")
         }
-        return predictions.indices.map { i in
-            Outcome(sampleID: samples[i].id, label: labels[i], probabilities: predictions[i].probabilities,
-                    latencyMs: predictions[i].latencyMs)
+        let sampleSeed = Seeds.sample(run: seed, scenario: scenario, sampleID: sample.id)
+        do {
+            return try scenario.apply(to: image, seed: sampleSeed, objects: (sample.objects ?? []).map(\.box))
+        } catch let error as InputError {
+            throw InputError("\(DisplayPath.of(url)): \(error.message)")
+        }
+    }
+
+    /// Runs one model on a batch (split to the model's largest batch) and turns its predictions
+    /// into outcomes. Detections of classes the golden set does not have are dropped; the
+    /// others are renumbered to the golden set's class order.
+    private static func predict(_ worker: any InferenceWorker, _ backend: any InferenceBackend, _ inputs: [ModelInput],
+                                _ samples: [Sample], _ goldenSet: GoldenSet) throws -> ScenarioOutcomes {
+        var predictions: [Prediction] = []
+        let maxBatch = backend.maxBatchSize
+        for start in stride(from: 0, to: inputs.count, by: maxBatch) {
+            predictions += try worker.predict(Array(inputs[start..<min(start + maxBatch, inputs.count)]))
+        }
+        switch goldenSet.task {
+        case .classification:
+            return .classification(predictions.indices.map { i in
+                Outcome(sampleID: samples[i].id, label: goldenSet.labelIndex(of: samples[i]),
+                        probabilities: predictions[i].probabilities, latencyMs: predictions[i].latencyMs)
+            })
+        case .detection:
+            let classMap = backend.classes.map { goldenSet.classIndex(of: $0) }
+            return .detection(predictions.indices.map { i in
+                let detections = predictions[i].detections.compactMap { d -> Detection? in
+                    guard let k = classMap[d.classIndex] else { return nil }
+                    return Detection(classIndex: k, box: d.box, score: d.score)
+                }
+                return DetectionOutcome(sampleID: samples[i].id, detections: detections, latencyMs: predictions[i].latencyMs)
+            })
+        }
+    }
+}
+
+extension ScenarioOutcomes {
+    /// These outcomes followed by `other`'s (of the same task).
+    func appending(_ other: ScenarioOutcomes) -> ScenarioOutcomes {
+        switch (self, other) {
+        case (.classification(let a), .classification(let b)): .classification(a + b)
+        case (.detection(let a), .detection(let b)): .detection(a + b)
+        default: preconditionFailure("outcomes of one task")
         }
     }
 }

@@ -82,6 +82,9 @@ public struct Scenario: Sendable, Hashable, Codable, CustomStringConvertible {
         steps.isEmpty ? 1 : steps.reduce(0) { $0 * 100 + $1.transform.version }
     }
 
+    /// Whether every step leaves content where it was (see `Transform.keepsGeometry`).
+    public var keepsGeometry: Bool { steps.allSatisfy(\.transform.keepsGeometry) }
+
     /// The smallest image side every step accepts.
     public var minimumSide: Int { steps.map(\.transform.minimumSide).max() ?? 1 }
 
@@ -160,14 +163,18 @@ public struct Scenario: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Applies the steps in order. `seed` should come from `Seeds.sample(...)` so every image
     /// gets its own, reproducible randomness; each step after the first draws from its own seed
     /// derived from it.
-    public func apply(to image: Image, seed: UInt64) throws -> Image {
+    /// `objects` are the image's annotated boxes, for box-aware steps (`object-occlusion`).
+    public func apply(to image: Image, seed: UInt64, objects: [Box] = []) throws -> Image {
         var current = image
         for (index, step) in steps.enumerated() {
             current = try step.transform.apply(to: current, severity: step.severity,
-                                               seed: index == 0 ? seed : Seeds.mix(seed, UInt64(index)))
+                                               seed: index == 0 ? seed : Seeds.mix(seed, UInt64(index)), objects: objects)
         }
         return current
     }
+
+    /// Whether a step needs the golden set's boxes.
+    public var needsObjects: Bool { steps.contains { $0.transform.needsObjects } }
 
     /// Encoded as its id (`"low-light@3"`).
     public init(from decoder: any Decoder) throws {

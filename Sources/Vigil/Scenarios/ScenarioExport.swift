@@ -19,6 +19,8 @@ public struct ScenarioExport: Sendable {
         public var input: URL
         public var sampleID: String
         public var output: URL
+        /// The sample's annotated boxes (detection golden sets), for box-aware scenarios.
+        public var objects: [Box] = []
     }
 
     public struct Summary: Sendable, Codable {
@@ -47,6 +49,10 @@ public struct ScenarioExport: Sendable {
         guard FileManager.default.fileExists(atPath: input.path, isDirectory: &isFolder) else {
             throw InputError("\(input.path): no such file or folder")
         }
+        let isGoldenSet = isFolder.boolValue && FileManager.default.fileExists(atPath: input.appendingPathComponent("manifest.json").path)
+        if scenario.needsObjects && !isGoldenSet {
+            throw InputError("scenario '\(scenario.id)' occludes annotated objects; give a detection golden set folder (its boxes say where the objects are)")
+        }
         guard isFolder.boolValue else {
             guard sampleID != nil || scenario.slice.isEmpty else {
                 throw InputError("scenario '\(scenario.id)' selects samples by tags; give a golden set folder, not one image")
@@ -55,14 +61,18 @@ public struct ScenarioExport: Sendable {
             return
         }
         if sampleID != nil { throw InputError("--sample-id applies to a single image, not a folder") }
-        if FileManager.default.fileExists(atPath: input.appendingPathComponent("manifest.json").path) {
+        if isGoldenSet {
             let goldenSet = try GoldenSet.load(input)
+            if scenario.needsObjects && goldenSet.task != .detection {
+                throw InputError("\(input.path): scenario '\(scenario.id)' occludes annotated objects; golden set '\(goldenSet.name)' is for classification and has no boxes")
+            }
             let samples = goldenSet.samples.filter { scenario.includes(tags: $0.tags) }
             guard !samples.isEmpty else {
                 throw InputError("\(input.path): scenario '\(scenario.id)' selects no sample of golden set '\(goldenSet.name)'")
             }
             items = samples.map { sample in
-                Item(input: goldenSet.url(of: sample), sampleID: sample.id, output: output.appendingPathComponent(sample.path))
+                Item(input: goldenSet.url(of: sample), sampleID: sample.id, output: output.appendingPathComponent(sample.path),
+                     objects: (sample.objects ?? []).map(\.box))
             }
             return
         }
@@ -106,7 +116,8 @@ public struct ScenarioExport: Sendable {
                         let clock = ContinuousClock.now
                         let transformed: Image
                         do {
-                            transformed = try scenario.apply(to: image, seed: Seeds.sample(run: seed, scenario: scenario, sampleID: item.sampleID))
+                            transformed = try scenario.apply(to: image, seed: Seeds.sample(run: seed, scenario: scenario, sampleID: item.sampleID),
+                                                             objects: item.objects)
                         } catch let error as InputError {
                             throw InputError("\(item.input.path): \(error.message)")
                         }

@@ -22,6 +22,7 @@ public struct Transform: Sendable, Hashable, CustomStringConvertible {
         case lowLight(channelGains: [Double]?)
         case motionBlur
         case occlusion
+        case objectOcclusion
         case downscale
         case rotation
         /// Index into the bridge's ImageNet-C registry.
@@ -47,6 +48,13 @@ public struct Transform: Sendable, Hashable, CustomStringConvertible {
     /// True for the 15 corruptions of the ImageNet-C benchmark (mCE averages over these); the
     /// 4 extra ones of `imagecorruptions` and Vigil's camera scenarios are not among them.
     public var isImageNetCBenchmark: Bool { AlexNetErrors.table[name] != nil }
+
+    /// False for transforms that move image content (rotation): boxes of a detection golden
+    /// set would no longer fit, so detection suites refuse them.
+    public var keepsGeometry: Bool {
+        if case .rotation = implementation { return false }
+        return true
+    }
 
     public var isImageNetC: Bool {
         if case .corruption = implementation { return true }
@@ -76,6 +84,9 @@ public struct Transform: Sendable, Hashable, CustomStringConvertible {
         Transform(name: "occlusion", group: .camera,
                   summary: "solid rectangles of seeded random colour covering a growing share of the image",
                   minimumSide: 1, version: 1, implementation: .occlusion),
+        Transform(name: "object-occlusion", group: .camera,
+                  summary: "each annotated object partly hidden: a rectangle of seeded random colour over a growing share of its box (detection golden sets)",
+                  minimumSide: 1, version: 1, implementation: .objectOcclusion),
         Transform(name: "downscale", group: .camera,
                   summary: "resolution loss: area downscale, then bilinear upscale back to the original size",
                   minimumSide: 1, version: 1, implementation: .downscale),
@@ -106,6 +117,8 @@ public struct Transform: Sendable, Hashable, CustomStringConvertible {
             return "length \(Self.percent(MotionBlur.lengthShare[severity - 1])) of the shorter side · angle uniform in [0°, 180°)"
         case .occlusion:
             return "≥ \(Self.percent(Occlusion.areaShare[severity - 1])) of the image covered · up to \(Occlusion.maxPatches) patches"
+        case .objectOcclusion:
+            return "\(Self.percent(ObjectOcclusion.boxShare[severity - 1])) of every object's box covered"
         case .downscale:
             return "to \(Self.percent(Downscale.factor[severity - 1])) of each side and back"
         case .rotation:
@@ -121,9 +134,16 @@ public struct Transform: Sendable, Hashable, CustomStringConvertible {
         (share * 100).formatted(.number.precision(.fractionLength(0...1))) + "%"
     }
 
+    /// Whether the transform needs the golden set's boxes (`object-occlusion`).
+    public var needsObjects: Bool {
+        if case .objectOcclusion = implementation { return true }
+        return false
+    }
+
     /// Applies the transform. Checks the severity and the image size first, naming the
-    /// transform in the error.
-    public func apply(to image: Image, severity: Int, seed: UInt64) throws -> Image {
+    /// transform in the error. `objects` are the image's annotated boxes, which box-aware
+    /// transforms use.
+    public func apply(to image: Image, severity: Int, seed: UInt64, objects: [Box] = []) throws -> Image {
         guard (1...5).contains(severity) else {
             throw InputError("scenario '\(name)': severity \(severity) is outside 1...5")
         }
@@ -150,6 +170,14 @@ public struct Transform: Sendable, Hashable, CustomStringConvertible {
         case .occlusion:
             pointer = try Bridge.call(id) { error in
                 cvb_occlusion(image.pointer, Occlusion.areaShare[severity - 1], Int32(Occlusion.maxPatches), seed, error)
+            }
+        case .objectOcclusion:
+            let flat = objects.flatMap { [$0.x, $0.y, $0.width, $0.height] }
+            pointer = try Bridge.call(id) { error in
+                flat.withUnsafeBufferPointer { buffer in
+                    cvb_object_occlusion(image.pointer, buffer.baseAddress, Int32(objects.count),
+                                         ObjectOcclusion.boxShare[severity - 1], seed, error)
+                }
             }
         case .downscale:
             pointer = try Bridge.call(id) { error in cvb_downscale(image.pointer, Downscale.factor[severity - 1], error) }
@@ -208,6 +236,11 @@ enum MotionBlur {
 enum Occlusion {
     static let areaShare: [Double] = [0.05, 0.10, 0.20, 0.30, 0.40]
     static let maxPatches = 3
+}
+
+/// Share of each annotated box an occluder covers.
+enum ObjectOcclusion {
+    static let boxShare: [Double] = [0.10, 0.20, 0.30, 0.40, 0.50]
 }
 
 /// Share of each side kept: 1/1.5, 1/2, 1/3, 1/4, 1/6 of the resolution.

@@ -1,0 +1,247 @@
+import Foundation
+
+/// What a detector did on one golden-set image.
+public struct DetectionOutcome: Sendable, Hashable, Codable {
+    public var sampleID: String
+    /// After the backend's post-processing, in the image's pixels.
+    public var detections: [Detection]
+    /// Inference time per image (NaN when unknown: detections read from a file).
+    public var latencyMs: Double
+
+    public init(sampleID: String, detections: [Detection], latencyMs: Double) {
+        self.sampleID = sampleID
+        self.detections = detections
+        self.latencyMs = latencyMs
+    }
+}
+
+/// One image at an operating point (IoU threshold, score threshold): which detections are
+/// true positives, false positives, ignored (matched to a crowd region) or below the score
+/// threshold, and which annotated objects were missed. The matching is COCO's greedy matching,
+/// class by class, exactly as `DetectionScorer`'s operating point counts it, so summing these
+/// gives the scenario's TP / FP / FN.
+public struct ImageMatch: Sendable, Hashable {
+    /// An annotated object as matching sees it.
+    public struct Truth: Sendable, Hashable {
+        public var classIndex: Int
+        public var box: Box
+        public var isCrowd: Bool
+
+        public init(classIndex: Int, box: Box, isCrowd: Bool) {
+            self.classIndex = classIndex
+            self.box = box
+            self.isCrowd = isCrowd
+        }
+    }
+
+    public enum Status: String, Sendable, Hashable, Codable {
+        case truePositive = "tp"
+        case falsePositive = "fp"
+        /// Matched to a crowd region: neither rewarded nor counted as a false positive.
+        case ignored
+        case belowThreshold = "below_threshold"
+    }
+
+    /// The image's annotated objects, in the sample's order.
+    public var truth: [Truth]
+    /// Per detection of the outcome, in its order.
+    public var statuses: [Status]
+    /// Per detection: the index (in the sample's `objects`) of the object it matched.
+    public var matchedObject: [Int?]
+    /// Per object of the sample: true when it is not a crowd region and no detection matched it.
+    public var missed: [Bool]
+
+    public var truePositives: Int { statuses.count { $0 == .truePositive } }
+    public var falsePositives: Int { statuses.count { $0 == .falsePositive } }
+    public var misses: Int { missed.count { $0 } }
+
+    /// Matches one image's detections against its objects (class indices in the golden set's
+    /// order). Detections scoring below `scoreThreshold` take no part.
+    public static func match(objects: [Truth], detections: [Detection], iou: Double, scoreThreshold: Double) -> ImageMatch {
+        var statuses = detections.map { $0.score >= scoreThreshold ? Status.falsePositive : .belowThreshold }
+        var matchedObject = [Int?](repeating: nil, count: detections.count)
+        var missed = objects.map { !$0.isCrowd }
+        let classes = Set(objects.map(\.classIndex)).union(detections.map(\.classIndex))
+        for k in classes.sorted() {
+            let truth = objects.indices.filter { objects[$0].classIndex == k }
+            let kept = detections.indices.filter { detections[$0].classIndex == k && detections[$0].score >= scoreThreshold }
+                .sorted { detections[$0].score != detections[$1].score ? detections[$0].score > detections[$1].score : $0 < $1 }
+            guard !kept.isEmpty else { continue }
+            let G = truth.count
+            var ious = [Double](repeating: 0, count: kept.count * G)
+            for (d, di) in kept.enumerated() {
+                for (g, gi) in truth.enumerated() {
+                    ious[d * G + g] = COCOEvaluation.iou(detections[di].box, objects[gi].box, crowd: objects[gi].isCrowd)
+                }
+            }
+            let crowd = truth.map { objects[$0].isCrowd }
+            let matching = COCOEvaluation.match(ious: ious, detections: kept.count, truthIgnored: crowd, truthCrowd: crowd,
+                                                detectionOutside: Array(repeating: false, count: kept.count), thresholds: [iou])
+            for (d, di) in kept.enumerated() {
+                guard matching.matched[d] != 0 else { continue }
+                let object = truth[matching.truthAtFirstThreshold[d]]
+                matchedObject[di] = object
+                if matching.ignored[d] != 0 {
+                    statuses[di] = .ignored
+                } else {
+                    statuses[di] = .truePositive
+                    missed[object] = false
+                }
+            }
+        }
+        return ImageMatch(truth: objects, statuses: statuses, matchedObject: matchedObject, missed: missed)
+    }
+}
+
+/// Detection metrics of one model on one scenario of a run, from the golden set's boxes and the
+/// model's outcomes: COCO evaluation (`DetectionScorer`, equal to pycocotools), the operating
+/// point, false positives per image and latency; plus what paired comparisons need.
+public struct DetectionRunEvaluation: Sendable {
+    public let scorer: DetectionScorer
+    public let matches: [ImageMatch]
+    public let metrics: DetectionMetrics
+    /// Per image, per class: counts at the operating point, for bootstrap replicates.
+    let counts: [[ClassCounts]]
+
+    struct ClassCounts: Sendable {
+        var tp = 0, fp = 0, fn = 0
+        /// The image has an annotation of the class (a crowd region counts).
+        var hasTruth = false
+        /// The image has a detection of the class at or above the score threshold.
+        var hasDetection = false
+    }
+
+    /// `indices` are the scenario's samples (manifest indices), `outcomes` one per sample in the
+    /// same order. Images get COCO ids 1… in that order, classes ids 1… in the golden set's
+    /// order, and boxes' areas are width × height.
+    public init(goldenSet: GoldenSet, indices: [Int], outcomes: [DetectionOutcome], iou: Double, scoreThreshold: Double) {
+        precondition(indices.count == outcomes.count, "one outcome per sample")
+        let classes = goldenSet.classes
+        var images: [COCOGroundTruth.Image] = [], annotations: [COCOGroundTruth.Annotation] = [], results: [COCODetection] = []
+        var matches: [ImageMatch] = [], counts: [[ClassCounts]] = []
+        for (position, (index, outcome)) in zip(indices, outcomes).enumerated() {
+            let sample = goldenSet.samples[index]
+            let imageID = position + 1
+            images.append(.init(id: imageID, width: sample.width, height: sample.height, fileName: sample.path))
+            let objects = (sample.objects ?? []).map { ImageMatch.Truth(classIndex: goldenSet.classIndex(of: $0.className)!, box: $0.box, isCrowd: $0.isCrowd) }
+            for object in objects {
+                annotations.append(.init(id: annotations.count + 1, imageID: imageID, categoryID: object.classIndex + 1,
+                                         bbox: object.box, area: object.box.width * object.box.height, isCrowd: object.isCrowd))
+            }
+            for d in outcome.detections {
+                results.append(COCODetection(imageID: imageID, categoryID: d.classIndex + 1, bbox: d.box, score: d.score))
+            }
+            let match = ImageMatch.match(objects: objects, detections: outcome.detections, iou: iou, scoreThreshold: scoreThreshold)
+            var perClass = [ClassCounts](repeating: ClassCounts(), count: classes.count)
+            for (d, status) in match.statuses.enumerated() {
+                let k = outcome.detections[d].classIndex
+                if status != .belowThreshold { perClass[k].hasDetection = true }
+                if status == .truePositive { perClass[k].tp += 1 }
+                if status == .falsePositive { perClass[k].fp += 1 }
+            }
+            for (o, object) in objects.enumerated() {
+                perClass[object.classIndex].hasTruth = true
+                if match.missed[o] { perClass[object.classIndex].fn += 1 }
+            }
+            matches.append(match)
+            counts.append(perClass)
+        }
+        let truth = COCOGroundTruth(images: images, annotations: annotations,
+                                    categories: classes.enumerated().map { .init(id: $0.offset + 1, name: $0.element) })
+        scorer = DetectionScorer(groundTruth: truth, detections: results)
+        var metrics = scorer.metrics(iou: iou, scoreThreshold: scoreThreshold)
+        let falsePositives = matches.reduce(0) { $0 + $1.falsePositives }
+        metrics.fpPerImage = outcomes.isEmpty ? nil : Double(falsePositives) / Double(outcomes.count)
+        if let latency = LatencySummary(outcomes.map(\.latencyMs)) {
+            metrics.latencyP50Ms = latency.p50
+            metrics.latencyP95Ms = latency.p95
+            metrics.throughputIPS = latency.throughputIPS
+        }
+        self.metrics = metrics
+        self.matches = matches
+        self.counts = counts
+    }
+
+    /// The operating-point metrics of `key` for images weighted by how often a bootstrap
+    /// replicate drew them (nil weights: each image once).
+    func operatingPointValue(_ key: MetricKey, classIndex: Int?, weights: [Int]?) -> Double? {
+        var tp = 0, fp = 0, fn = 0, negatives = 0, falsePositiveImages = 0, images = 0
+        for (i, perClass) in counts.enumerated() {
+            let w = weights?[i] ?? 1
+            guard w > 0 else { continue }
+            images += w
+            if let k = classIndex {
+                let c = perClass[k]
+                tp += w * c.tp
+                fp += w * c.fp
+                fn += w * c.fn
+                if !c.hasTruth {
+                    negatives += w
+                    if c.hasDetection { falsePositiveImages += w }
+                }
+            } else {
+                fp += w * perClass.reduce(0) { $0 + $1.fp }
+            }
+        }
+        func ratio(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
+        switch key.metric {
+        case .precision: return ratio(tp, tp + fp)
+        case .recall: return ratio(tp, tp + fn)
+        case .fnr: return ratio(fn, tp + fn)
+        case .imageFPR: return ratio(falsePositiveImages, negatives)
+        case .fpPerImage: return ratio(fp, images)
+        default: return nil
+        }
+    }
+
+    /// Paired comparisons with the candidate's evaluation of the same images: candidate −
+    /// baseline for each key, with paired-bootstrap intervals and p-values over images. mAP and
+    /// mAP50 are recomputed from the weighted precision–recall curves; the operating-point
+    /// metrics from weighted counts.
+    public func compare(with candidate: DetectionRunEvaluation, keys: [MetricKey], classes: [String],
+                        bootstrap: Bootstrap) -> [PairedDelta] {
+        let classIndex = keys.map { key in key.className.flatMap { classes.firstIndex(of: $0) } }
+        let replicates = bootstrap.run(samples: counts.count) { weights in
+            var meanAP: (a: (map: Double?, map50: Double?), b: (map: Double?, map50: Double?))?
+            return keys.enumerated().map { index, key -> Double? in
+                switch key.metric {
+                case .map, .map50:
+                    if meanAP == nil { meanAP = (scorer.meanAP(weights: weights), candidate.scorer.meanAP(weights: weights)) }
+                    let (a, b) = meanAP!
+                    let (x, y) = key.metric == .map ? (a.map, b.map) : (a.map50, b.map50)
+                    return y.flatMap { y in x.map { y - $0 } }
+                default:
+                    let x = operatingPointValue(key, classIndex: classIndex[index], weights: weights)
+                    let y = candidate.operatingPointValue(key, classIndex: classIndex[index], weights: weights)
+                    return y.flatMap { y in x.map { y - $0 } }
+                }
+            }
+        }
+        return keys.enumerated().map { index, key in
+            let a = metrics.value(key), b = candidate.metrics.value(key)
+            let deltas = replicates.map { $0[index] }
+            return PairedDelta(metric: key, baseline: a, candidate: b, delta: b.flatMap { y in a.map { y - $0 } },
+                               interval: bootstrap.interval(deltas), pValue: Bootstrap.pValue(deltas: deltas),
+                               test: "paired-bootstrap", level: bootstrap.confidence, mcnemar: nil)
+        }
+    }
+}
+
+/// Median, 95th percentile and throughput of per-image latencies (numpy's percentile
+/// definition); undefined when there are none or any is unknown (NaN).
+public struct LatencySummary: Sendable, Hashable {
+    public var p50: Double
+    public var p95: Double
+    /// Images per second of inference time; nil when the total time is zero.
+    public var throughputIPS: Double?
+
+    public init?(_ latencies: [Double]) {
+        guard !latencies.isEmpty, !latencies.contains(where: \.isNaN) else { return nil }
+        let sorted = latencies.sorted()
+        var total = ExactSum()
+        for value in sorted { total.add(value) }
+        p50 = ClassificationAccumulator.percentile(sorted, 0.50)!
+        p95 = ClassificationAccumulator.percentile(sorted, 0.95)!
+        throughputIPS = total.value > 0 ? Double(sorted.count) / (total.value / 1000) : nil
+    }
+}
