@@ -3,7 +3,8 @@
 Vigil's Swift code, and compares them with the metrics Vigil stored.
 
 Usage: python3 Scripts/check_run.py [--store .vigil/history.sqlite] [--run RUN_ID]
-       (default: the newest complete run). Needs numpy only.
+       (default: the newest complete run). Needs numpy; detection runs also pycocotools (see
+       Scripts/check_detection_run.py, which checks them).
 
 Every classification metric Vigil stores is recomputed here, as Sources/Vigil/Metrics/METRICS.md defines it:
   accuracy, top-5 accuracy; per class precision/recall/F1, FPR, FNR (undefined -> NULL, left out
@@ -16,10 +17,14 @@ Exit status: 0 every value matches (|difference| <= 1e-9), 1 some value differs,
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import sys
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 TOLERANCE = 1e-9
 
@@ -147,6 +152,10 @@ def main() -> int:
     if run is None:
         print(f"{args.store}: no complete run", file=sys.stderr)
         return 2
+    result = json.loads(db.execute("SELECT result_json FROM runs WHERE id = ?", (run,)).fetchone()[0])
+    if result["goldenSet"].get("task") == "detection":
+        import check_detection_run
+        return check_detection_run.check(db, run, result)
 
     checked, mismatches = 0, []
     rows = []

@@ -28,13 +28,14 @@ public struct DetectionGallery {
     }
 
     public var title: String
-    public var subtitle: String
+    /// Lines under the title (what is shown and how it was selected).
+    public var subtitle: [String]
     public var rows: [Row]
     public var classes: [String]
     public var modelNames: (baseline: String, candidate: String)
 
     static let panel = (width: 460, height: 330)
-    static let header = 92
+    static let header = 108
     static let rowHeight = panel.height + 34
 
     /// The candidate's worst `limit` images (those with at least one miss or false positive).
@@ -63,8 +64,10 @@ public struct DetectionGallery {
         let height = Self.header + max(1, rows.count) * Self.rowHeight + 8
         let canvas = Canvas(width: width, height: height)
         canvas.text(title, x: 12, y: 24, size: 15, bold: true)
-        canvas.text(subtitle, x: 12, y: 44, size: 11, .grey)
-        drawLegend(on: canvas, y: 66)
+        for (index, line) in subtitle.prefix(2).enumerated() {
+            canvas.text(line, x: 12, y: Double(44 + 15 * index), size: 11, .grey)
+        }
+        drawLegend(on: canvas, y: 84)
         for (index, row) in rows.enumerated() {
             let top = Self.header + index * Self.rowHeight
             let picture = try image(row.sample)

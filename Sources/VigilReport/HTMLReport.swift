@@ -106,7 +106,8 @@ public struct HTMLReport {
                 let thresholds = point.baselineScoreThreshold == point.candidateScoreThreshold
                     ? "score ≥ \(DetectionGallery.score(point.candidateScoreThreshold))"
                     : "score ≥ \(DetectionGallery.score(point.baselineScoreThreshold)) (baseline), ≥ \(DetectionGallery.score(point.candidateScoreThreshold)) (candidate)"
-                let subtitle = "\(failing) of \(candidateOutcomes.count) images with candidate misses or false positives at IoU ≥ \(Formatting.number(point.iou)), \(thresholds); the \(rows.count) worst shown, baseline left, candidate right · NEW: worse than the baseline (\(rows.filter(\.isNew).count) shown)"
+                let subtitle = ["\(failing) of \(candidateOutcomes.count) images with candidate misses or false positives at IoU ≥ \(Formatting.number(point.iou)), \(thresholds)",
+                                "the \(rows.count) worst shown, baseline left, candidate right · NEW: the candidate misses an object the baseline found, or has more false positives (\(rows.filter(\.isNew).count) shown)"]
                 try DetectionGallery(title: "\(s.scenario.id) · worst images", subtitle: subtitle, rows: rows,
                                      classes: goldenSet.classes, modelNames: (result.baseline.name, result.candidate.name))
                     .render(to: folder.appendingPathComponent(file)) { sample in
