@@ -22,15 +22,18 @@ demo: build
 	  echo; echo "make demo: the gate failed (exit 1), as the demo intends: the candidate is better in low light and worse elsewhere. Open the report above to see where and why."; \
 	elif [ $$status -ne 0 ]; then exit $$status; fi
 
-# Before the unit and integration tests, an end-to-end check: the demo suite runs into a scratch
-# store and Scripts/check_run.py recomputes every stored metric from the stored per-sample
-# outcomes with numpy. `swift test` runs last, so its summary ends the output.
+# Before the unit and integration tests, end-to-end checks: the demo suite and a short face
+# detection suite run into scratch stores, and Scripts/check_run.py recomputes every stored
+# metric from the stored per-sample outcomes (numpy; pycocotools for detection). `swift test`
+# runs last, so its summary ends the output.
 test: setup
 	swift build --product vigil
-	@store=$$(mktemp -d)/history.sqlite; status=0; \
-	.build/debug/vigil run Suites/default.yaml --store $$store --no-report > /dev/null || status=$$?; \
-	if [ $$status -gt 1 ]; then exit $$status; fi; \
-	$(PYTHON) Scripts/check_run.py --store $$store
+	@for suite in Suites/default.yaml Tests/VigilTests/Fixtures/suites/faces-check.yaml; do \
+	  store=$$(mktemp -d)/history.sqlite; status=0; \
+	  .build/debug/vigil run $$suite --store $$store --no-report > /dev/null || status=$$?; \
+	  if [ $$status -gt 1 ]; then exit $$status; fi; \
+	  $(PYTHON) Scripts/check_run.py --store $$store || exit $$?; \
+	done
 	swift test
 
 # Comparisons with peer tools (pycocotools, faster-coco-eval, numpy/scikit-learn, imagecorruptions);

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(libopencv-dev libcairo2-dev libsqlite3-dev libssl-dev pkg-config fonts-dejavu-core git)
 # Scripts/check_run.py (run by `make test`) needs numpy; Debian's package serves /usr/bin/python3.
 if ! python3 -c "import numpy" >/dev/null 2>&1; then packages+=(python3 python3-numpy); fi
+# Scripts/fetch_models.py downloads a wheel with pip; check_run.py installs pycocotools with it.
+if ! python3 -m pip --version >/dev/null 2>&1; then packages+=(python3-pip); fi
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -36,3 +38,16 @@ Version: $(pkg-config --modversion opencv4)
 Cflags: $(pkg-config --cflags opencv4)
 Libs: -lopencv_dnn -lopencv_objdetect -lopencv_imgcodecs -lopencv_imgproc -lopencv_core
 PC
+
+# The Makefile runs Scripts/check_run.py with this python3 (or Debian's when it lacks numpy);
+# detection runs are checked with pycocotools, from PyPI.
+python=python3
+python3 -c "import numpy" >/dev/null 2>&1 || python=/usr/bin/python3
+if ! $python -c "import pycocotools" >/dev/null 2>&1; then
+    echo "setup: installing pycocotools (pip) for Scripts/check_run.py"
+    $python -m pip install --quiet pycocotools==2.0.11 2>/dev/null \
+        || $python -m pip install --quiet --break-system-packages pycocotools==2.0.11
+fi
+
+# Models too large for git, fetched from PyPI and checked against their sha256.
+python3 Scripts/fetch_models.py

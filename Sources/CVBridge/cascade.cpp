@@ -17,17 +17,21 @@ extern "C" {
 cvb_cascade *cvb_cascade_load(const char *path, cvb_error *error) {
     return guarded<cvb_cascade *>(error, nullptr, [&]() -> cvb_cascade * {
         if (!std::ifstream(path).good()) throw BridgeError("the file does not exist or cannot be read");
+        const std::string refusal = "not a cascade classifier OpenCV can read (expected a Haar or LBP cascade XML file)";
         auto *handle = new cvb_cascade;
         bool loaded = false;
         try {
             loaded = handle->classifier.load(path);
+        } catch (const cv::Exception &e) {
+            delete handle;
+            throw BridgeError(refusal + ": " + describe(e));
         } catch (...) {
             delete handle;
             throw;
         }
         if (!loaded || handle->classifier.empty()) {
             delete handle;
-            throw BridgeError("not a cascade classifier OpenCV can read (expected a Haar or LBP cascade XML file)");
+            throw BridgeError(refusal);
         }
         return handle;
     });

@@ -208,7 +208,8 @@ public struct HTMLReport {
             "verdictLine": (failures.isEmpty
                 ? "All \(result.verdicts.count - result.flagged.count) checks passed."
                 : "\(failures.count) of \(result.verdicts.count - result.flagged.count) checks failed.")
-                + (result.flagged.isEmpty ? "" : " \(result.flagged.count) checks on too-small slices are flagged, not gated."),
+                + (result.flagged.isEmpty ? "" : result.flagged.count == 1 ? " 1 check on a too-small slice is flagged, not gated."
+                    : " \(result.flagged.count) checks on too-small slices are flagged, not gated."),
             "hasFailures": !failures.isEmpty,
             "version": result.environment.vigilVersion,
             "failures": failures.map { ["explanation": $0.explanation, "source": $0.condition.source] },

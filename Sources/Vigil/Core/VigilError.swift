@@ -30,12 +30,14 @@ public enum Suggestion {
         return best.distance <= limit ? best.name : nil
     }
 
-    /// " (did you mean 'x'?)" or, when nothing is close, " (valid: a, b, c)".
+    /// " (did you mean 'x'?)" or, when nothing is close, " (valid: a, b, c)"; long lists (a
+    /// golden set's sample ids) are cut after eight names, with the count.
     public static func hint(for name: String, in candidates: [String]) -> String {
         if let match = closest(to: name, in: candidates) {
             return " (did you mean '\(match)'?)"
         }
-        return " (valid: \(candidates.joined(separator: ", ")))"
+        guard candidates.count > 10 else { return " (valid: \(candidates.joined(separator: ", ")))" }
+        return " (valid: \(candidates.prefix(8).joined(separator: ", ")), … \(candidates.count) in all)"
     }
 
     /// Levenshtein distance with adjacent transpositions counted as one edit.

@@ -268,7 +268,7 @@ public struct SuiteRunner: Sendable {
     /// Why a scenario's verdicts do not decide the gate: its sample count, and how wide the
     /// 95% interval of the primary metric's delta is at that size.
     func smallSampleFlag(_ result: ScenarioResult, n: Int) -> String {
-        var text = "only \(n) samples (min_samples \(suite.minSamples))"
+        var text = "only \(n) sample\(n == 1 ? "" : "s") (min_samples \(suite.minSamples))"
         if let interval = result.comparison(of: suite.primaryMetric)?.interval {
             text += "; the 95% CI of Δ\(suite.primaryMetric) spans \(Formatting.delta(interval.upper - interval.lower, suite.primaryMetric.metric))"
         }
