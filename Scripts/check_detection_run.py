@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-TOLERANCE = 1e-9
+from check_run import TOLERANCE, compare_with_store
 
 
 def iou(d: list[float], g: list[float], crowd: bool) -> float:
@@ -166,17 +166,7 @@ def check(db: sqlite3.Connection, run: str, result: dict) -> int:
                 expected[("image_fpr", name)] = fp_images[k] / negatives[k] if negatives[k] else None
             expected[("fp_per_image", "")] = sum(totals["fp"]) / len(images) if images else None
             expected.update(percentile_summary([r[5] for r in images]))
-            stored = {(m, c): v for m, c, v in db.execute(
-                "SELECT metric, class, value FROM scenario_metrics WHERE run_id = ? AND scenario = ? AND role = ?",
-                (run, scenario, role))}
-            for key, value in expected.items():
-                checked += 1
-                got = stored.get(key, "absent")
-                if value is None or got is None:
-                    if value is not got:
-                        mismatches.append(f"{scenario} {role} {key}: reference {value}, Vigil {got}")
-                elif got == "absent" or abs(got - value) > TOLERANCE:
-                    mismatches.append(f"{scenario} {role} {key}: reference {value!r}, Vigil {got!r}")
+            checked += compare_with_store(db, run, scenario, role, expected, "reference", mismatches)
             summary[role] = (expected.get(("map50", "")), expected.get(("recall", classes[0])), expected[("fp_per_image", "")])
         rows.append((scenario, summary))
 

@@ -138,6 +138,24 @@ def metrics(labels: np.ndarray, probs: np.ndarray, latencies: np.ndarray, classe
     return out
 
 
+def compare_with_store(db: sqlite3.Connection, run: str, scenario: str, role: str, expected: dict, reference: str,
+                       mismatches: list[str]) -> int:
+    """Compares recomputed values, keyed (metric, class), with the stored ones; appends a line
+    per difference (undefined must be NULL, defined within TOLERANCE) and returns how many were
+    compared."""
+    stored = {(m, c): v for m, c, v in db.execute(
+        "SELECT metric, class, value FROM scenario_metrics WHERE run_id = ? AND scenario = ? AND role = ?",
+        (run, scenario, role))}
+    for key, value in expected.items():
+        got = stored.get(key, "absent")
+        if value is None or got is None:
+            if value is not got:
+                mismatches.append(f"{scenario} {role} {key}: {reference} {value}, Vigil {got}")
+        elif got == "absent" or abs(got - value) > TOLERANCE:
+            mismatches.append(f"{scenario} {role} {key}: {reference} {value!r}, Vigil {got!r}")
+    return len(expected)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default=".vigil/history.sqlite")
@@ -175,17 +193,7 @@ def main() -> int:
                     and np.array_equal(probs.argmax(axis=1) == labels, [bool(r[3]) for r in data])):
                 mismatches.append(f"{scenario} {role}: predicted/confidence/correct columns disagree with probabilities")
             expected = metrics(labels, probs, latencies, probs.shape[1])
-            stored = {(m, c): v for m, c, v in db.execute(
-                "SELECT metric, class, value FROM scenario_metrics WHERE run_id = ? AND scenario = ? AND role = ?",
-                (run, scenario, role))}
-            for key, value in expected.items():
-                checked += 1
-                got = stored.get(key, "absent")
-                if value is None or got is None:
-                    if value is not got:
-                        mismatches.append(f"{scenario} {role} {key}: numpy {value}, Vigil {got}")
-                elif got == "absent" or abs(got - value) > TOLERANCE:
-                    mismatches.append(f"{scenario} {role} {key}: numpy {value!r}, Vigil {got!r}")
+            checked += compare_with_store(db, run, scenario, role, expected, "numpy", mismatches)
             accuracy[role] = expected[("accuracy", "")]
             accuracy[role + "_ece"] = expected[("ece", "")]
         rows.append((scenario, accuracy["baseline"], accuracy["candidate"], accuracy["baseline_ece"], accuracy["candidate_ece"]))

@@ -6,17 +6,8 @@ import VigilTestSupport
 /// A copy of some faces golden-set samples, as a golden set of its own.
 func makeFacesSubset(in folder: URL, ids: [String]) throws -> URL {
     let source = try GoldenSet.load(Repository.url("GoldenSets/faces"))
-    var manifest = source.manifest
-    manifest.samples = ids.map { id in source.samples.first { $0.id == id }! }
-    manifest.name = "faces-subset"
-    let target = folder.appendingPathComponent("faces-subset")
-    for sample in manifest.samples {
-        let destination = target.appendingPathComponent(sample.path)
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: source.url(of: sample), to: destination)
-    }
-    try writeManifest(manifest, to: target)
-    return target
+    return try copySubset(of: source, samples: ids.map { id in source.samples.first { $0.id == id }! },
+                          name: "faces-subset", into: folder)
 }
 
 /// A detection golden set of one 64×48 image with the given objects (as manifest JSON).
@@ -266,27 +257,6 @@ struct DetectorBackendTests {
         loaded.sha256 = try SHA256.hex(ofFile: spec)
         #expect(inputError { _ = try CascadeBackend(spec: loaded, displayPath: "model.yaml") }
                 .hasPrefix("model.yaml: not a cascade classifier OpenCV can read (expected a Haar or LBP cascade XML file)"))
-    }
-
-    /// An ONNX graph whose output does not fit the decoder is refused before any image, naming
-    /// both shapes.
-    @Test func anONNXDetectorWhoseOutputDoesNotFitItsDecoderIsRefused() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: Repository.url("Models/mnist-cnn/mnist_cnn.onnx"), to: folder.appendingPathComponent("m.onnx"))
-        let spec = folder.appendingPathComponent("model.yaml")
-        try """
-            name: not-a-detector
-            task: detection
-            format: onnx
-            file: m.onnx
-            sha256: eb378a8463237d6e2e4c0269f920a6adfdc3721ac56cae2867c8304a4cafde24
-            input: {width: 28, height: 28, color: gray, resize: letterbox, anchor: top-left, pad_value: 114}
-            output: {kind: detections, decoder: yolov5}
-            classes: [digit]
-            """.write(to: spec, atomically: true, encoding: .utf8)
-        let message = inputError { _ = try Backends.make(ModelSpec.load(spec), displayPath: "m.onnx") }
-        #expect(message == "m.onnx: the model has output 10; decoder yolov5 expects one output of N×6 (4 box values + 1 objectness + 1 class score)")
     }
 }
 

@@ -7,10 +7,17 @@ import VigilTestSupport
 /// set folder, so tests can run quickly and damage their copy freely.
 func makeDigitsSubset(in folder: URL, count: Int = 60, step: Int = 17) throws -> URL {
     let source = try GoldenSet.load(Repository.url("GoldenSets/digits"))
+    return try copySubset(of: source, samples: stride(from: 0, to: source.samples.count, by: step).prefix(count).map { source.samples[$0] },
+                          name: "digits-subset", into: folder)
+}
+
+/// Copies `samples` of a golden set (images and manifest entries) into `folder/name`, as a
+/// golden set called `name`.
+func copySubset(of source: GoldenSet, samples: [Sample], name: String, into folder: URL) throws -> URL {
     var manifest = source.manifest
-    manifest.samples = stride(from: 0, to: source.samples.count, by: step).prefix(count).map { source.samples[$0] }
-    manifest.name = "digits-subset"
-    let target = folder.appendingPathComponent("digits-subset")
+    manifest.samples = samples
+    manifest.name = name
+    let target = folder.appendingPathComponent(name)
     for sample in manifest.samples {
         let destination = target.appendingPathComponent(sample.path)
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -93,6 +93,11 @@ public enum Backends {
         }
     }
 
+    /// A backend's identity for a spec: its own version, OpenCV's, and what the spec computes.
+    static func identity(version: String, spec: ModelSpec) -> String {
+        SHA256.hex(of: "\(version)|opencv=\(OpenCV.version)|\(spec.computationKey)")
+    }
+
     /// Checks that the file the spec names exists and has the spec's sha256.
     static func checkFile(_ spec: ModelSpec, shown: String) throws {
         let url = spec.modelURL

@@ -25,7 +25,7 @@ public struct CascadeBackend: InferenceBackend {
         let shown = displayPath ?? spec.modelURL.path
         self.displayPath = shown
         try Backends.checkFile(spec, shown: shown)
-        identity = SHA256.hex(of: "\(Self.version)|opencv=\(OpenCV.version)|\(spec.computationKey)")
+        identity = Backends.identity(version: Self.version, spec: spec)
         let handle = try Self.load(spec.modelURL, displayPath: shown)
         cvb_cascade_free(handle)
         var s = cvb_cascade_settings()

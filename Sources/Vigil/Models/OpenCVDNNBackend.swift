@@ -29,7 +29,7 @@ public struct OpenCVDNNBackend: InferenceBackend {
         let shown = displayPath ?? spec.modelURL.path
         self.displayPath = shown
         try Backends.checkFile(spec, shown: shown)
-        identity = SHA256.hex(of: "\(Self.version)|opencv=\(OpenCV.version)|\(spec.computationKey)")
+        identity = Backends.identity(version: Self.version, spec: spec)
 
         let net = try Self.load(spec.modelURL, displayPath: shown)
         defer { cvb_net_free(net) }

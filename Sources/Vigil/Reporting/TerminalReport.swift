@@ -62,6 +62,12 @@ public enum TerminalReport {
                      + "identity \(result.goldenSet.identity.prefix(12)) · seed \(result.seed)")
         lines.append("baseline  \(result.baseline.name) (sha256 \(result.baseline.sha256.prefix(12)))")
         lines.append("candidate \(result.candidate.name) (sha256 \(result.candidate.sha256.prefix(12)))")
+        if let point = result.operatingPoint {
+            let scores = point.baselineScoreThreshold == point.candidateScoreThreshold
+                ? "score ≥ \(Formatting.number(point.baselineScoreThreshold))"
+                : "score ≥ \(Formatting.number(point.baselineScoreThreshold)) (baseline), ≥ \(Formatting.number(point.candidateScoreThreshold)) (candidate)"
+            lines.append("operating point: IoU ≥ \(Formatting.number(point.iou)), \(scores)")
+        }
         lines.append(reuseLine(result))
         lines.append("")
         lines.append(contentsOf: table(result))
