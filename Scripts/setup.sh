@@ -39,15 +39,21 @@ Cflags: $(pkg-config --cflags opencv4)
 Libs: -lopencv_dnn -lopencv_objdetect -lopencv_imgcodecs -lopencv_imgproc -lopencv_core
 PC
 
-# The Makefile runs Scripts/check_run.py with this python3 (or Debian's when it lacks numpy);
-# detection runs are checked with pycocotools, from PyPI.
+# Python packages from PyPI, for this python3 (or Debian's when it lacks numpy, as the Makefile
+# chooses): pycocotools checks detection runs (Scripts/check_run.py), onnx writes the decoder
+# test variants below.
 python=python3
 python3 -c "import numpy" >/dev/null 2>&1 || python=/usr/bin/python3
-if ! $python -c "import pycocotools" >/dev/null 2>&1; then
-    echo "setup: installing pycocotools (pip) for Scripts/check_run.py"
-    $python -m pip install --quiet pycocotools==2.0.11 2>/dev/null \
-        || $python -m pip install --quiet --break-system-packages pycocotools==2.0.11
-fi
+for requirement in pycocotools==2.0.11 onnx==1.23.2; do
+    module=${requirement%%=*}
+    if ! $python -c "import $module" >/dev/null 2>&1; then
+        echo "setup: installing $requirement (pip)"
+        $python -m pip install --quiet "$requirement" 2>/dev/null \
+            || $python -m pip install --quiet --break-system-packages "$requirement"
+    fi
+done
 
-# Models too large for git, fetched from PyPI and checked against their sha256.
-python3 Scripts/fetch_models.py
+# Models too large for git: ddddocr's detector, fetched from PyPI and checked against its
+# sha256, and the same network with its decoding exported in other layouts (decoder tests).
+$python Scripts/fetch_models.py
+$python Scripts/make_decoder_variants.py

@@ -205,15 +205,38 @@ struct DetectorBackendTests {
         }
     }
 
-    /// The YOLOX decoder, letterbox mapping and NMS give what an independent implementation
-    /// gives: onnxruntime for the graph, numpy for preprocessing, decoding and NMS
-    /// (Scripts/make_onnx_detector_fixture.py), on ddddocr's real character detector.
-    @Test func yoloxDetectionsMatchOnnxruntimeAndNumpy() throws {
-        let model = Repository.url("Models/ddddocr-det/common_det.onnx")
+    /// Each decoder, with the letterbox mapping and NMS, gives what an independent implementation
+    /// gives on a real network: ddddocr's YOLOX character detector, as shipped (`yolox`) and
+    /// with its decoding exported into the graph in the other decoders' layouts
+    /// (Scripts/make_decoder_variants.py). The reference is onnxruntime for the shipped graph
+    /// and numpy for preprocessing, decoding and NMS (Scripts/make_onnx_detector_fixture.py).
+    @Test(arguments: [
+        ("common_det.onnx", "decoder: yolox, strides: [8, 16, 32]"),
+        ("variants/yolov5.onnx", "decoder: yolov5"),
+        ("variants/yolov8.onnx", "decoder: yolov8"),
+        ("variants/boxes-scores.onnx", "decoder: boxes-scores, normalized_boxes: true, background_class: true"),
+    ])
+    func decodersMatchOnnxruntimeAndNumpyOnARealDetector(file: String, decoder: String) throws {
+        let model = Repository.url("Models/ddddocr-det/\(file)")
         try #require(FileManager.default.fileExists(atPath: model.path),
-                     "Models/ddddocr-det/common_det.onnx is fetched by Scripts/setup.sh (Scripts/fetch_models.py)")
+                     "Models/ddddocr-det/\(file) is written by Scripts/setup.sh (fetch_models.py, make_decoder_variants.py)")
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("model.onnx"), withDestinationURL: model)
+        let spec = folder.appendingPathComponent("model.yaml")
+        try """
+            name: ddddocr-\(file)
+            task: detection
+            format: onnx
+            file: model.onnx
+            sha256: \(try SHA256.hex(ofFile: model))
+            input: {width: 416, height: 416, color: bgr, resize: letterbox, anchor: top-left, pad_value: 114, scale: 1}
+            output: {kind: detections, \(decoder)}
+            postprocess: {min_score: 0.01, nms_iou: 0.45, max_detections: 100}
+            classes: [character]
+            """.write(to: spec, atomically: true, encoding: .utf8)
         let reference = JSONValue.load(Repository.fixture("detection/yolox_reference.json"))
-        let backend = try Backends.make(ModelSpec.load(Repository.url("Models/ddddocr-det/model.yaml")))
+        let backend = try Backends.make(ModelSpec.load(spec))
         #expect(backend.maxBatchSize == 1)   // the graph's reshapes fix the batch at 1
         let worker = try backend.makeWorker()
         let characters = try GoldenSet.load(Repository.url("GoldenSets/characters"))
@@ -222,13 +245,13 @@ struct DetectorBackendTests {
             let sample = try #require(characters.samples.first { $0.id == entry["sample"]?.string })
             let predicted = try worker.predict([Image(contentsOf: characters.url(of: sample))])[0].detections
             let expected = entry["detections"]!.array
-            #expect(predicted.count == expected.count, "\(sample.id)")
+            #expect(predicted.count == expected.count, "\(file) \(sample.id)")
             for (mine, theirs) in zip(predicted, expected) {
                 let box = theirs["box"]!.doubles, score = theirs["score"]!.double!
-                #expect(abs(mine.score - score) < 1e-4, "\(sample.id): score \(mine.score) vs \(score)")
+                #expect(abs(mine.score - score) < 1e-4, "\(file) \(sample.id): score \(mine.score) vs \(score)")
                 #expect(abs(mine.box.x - box[0]) < 0.02 && abs(mine.box.y - box[1]) < 0.02
                         && abs(mine.box.width - box[2]) < 0.02 && abs(mine.box.height - box[3]) < 0.02,
-                        "\(sample.id): box \(mine.box) vs \(box)")
+                        "\(file) \(sample.id): box \(mine.box) vs \(box)")
                 compared += 1
             }
         }
