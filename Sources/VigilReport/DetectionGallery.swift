@@ -6,7 +6,7 @@ import Vigil
 /// right, with the golden set's boxes and the models' detections at the operating point drawn in
 /// styles that differ in colour (Okabe–Ito) and in line pattern, so they stay apart with
 /// colour-blindness and in greyscale:
-/// - true positive detection: solid blue, with its score;
+/// - true positive detection: solid blue, with its score (and class, when there are several);
 /// - false positive detection: thick solid vermillion, with its score;
 /// - missed object: thick dashed orange;
 /// - found object: thin dashed bluish green;
@@ -129,7 +129,9 @@ public struct DetectionGallery {
             let r = rect(detection.box)
             let colour: Colour = status == .truePositive ? .blue : .vermillion
             canvas.stroke(x: r.0, y: r.1, width: r.2, height: r.3, colour, lineWidth: status == .truePositive ? 2 : 3.5)
-            let label = Self.score(detection.score)
+            // With several classes the label names the class too.
+            let label = classes.count > 1 && classes.indices.contains(detection.classIndex)
+                ? "\(classes[detection.classIndex]) \(Self.score(detection.score))" : Self.score(detection.score)
             let labelWidth = canvas.textWidth(label, size: 9.5) + 6
             let labelY = max(Double(y), r.1 - 13)
             canvas.fill(x: r.0, y: labelY, width: labelWidth, height: 13, colour)
