@@ -195,21 +195,34 @@ public struct DetectionScorer: Sendable {
     }
 
     public func metrics(iou: Double = 0.5, scoreThreshold: Double = 0) -> DetectionMetrics {
+        metrics(iou: iou, scoreThreshold: scoreThreshold, matches: imageMatches(iou: iou, scoreThreshold: scoreThreshold))
+    }
+
+    /// The metrics with the operating point summed from `matches`, which must be
+    /// `imageMatches(iou:scoreThreshold:)` for the same operating point.
+    func metrics(iou: Double, scoreThreshold: Double, matches: [ImageMatch]) -> DetectionMetrics {
         let s = evaluation.stats
         let categories = evaluation.categories
-        let point = operatingPoint(iou: iou, scoreThreshold: scoreThreshold)
         func ratio(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
-        let perClass = categories.enumerated().map { k, category -> DetectionClassMetrics in
+        var perClass: [DetectionClassMetrics] = [], imageFPR: [ImageFalsePositiveRate] = []
+        for (k, category) in categories.enumerated() {
+            var c = ImageMatch.ClassCounts(), negatives = 0, falsePositiveImages = 0
+            for counts in matches.map({ $0.classCounts[k] ?? ImageMatch.ClassCounts() }) {
+                c.tp += counts.tp
+                c.fp += counts.fp
+                c.fn += counts.fn
+                if !counts.hasTruth {
+                    negatives += 1
+                    if counts.hasDetection { falsePositiveImages += 1 }
+                }
+            }
             let (ap, ap50) = evaluation.averagePrecision(category: k)
-            let c = point.counts[k]
-            return DetectionClassMetrics(categoryID: category.id, name: category.name, ap: ap, ap50: ap50,
-                                         tp: c.tp, fp: c.fp, fn: c.fn, precision: ratio(c.tp, c.tp + c.fp),
-                                         recall: ratio(c.tp, c.tp + c.fn), fnr: ratio(c.fn, c.tp + c.fn))
-        }
-        let imageFPR = categories.enumerated().map { k, category in
-            ImageFalsePositiveRate(categoryID: category.id, name: category.name,
-                                   fpr: ratio(point.falsePositiveImages[k], point.negativeImages[k]),
-                                   negativeImages: point.negativeImages[k], falsePositiveImages: point.falsePositiveImages[k])
+            perClass.append(DetectionClassMetrics(categoryID: category.id, name: category.name, ap: ap, ap50: ap50,
+                                                  tp: c.tp, fp: c.fp, fn: c.fn, precision: ratio(c.tp, c.tp + c.fp),
+                                                  recall: ratio(c.tp, c.tp + c.fn), fnr: ratio(c.fn, c.tp + c.fn)))
+            imageFPR.append(ImageFalsePositiveRate(categoryID: category.id, name: category.name,
+                                                   fpr: ratio(falsePositiveImages, negatives), negativeImages: negatives,
+                                                   falsePositiveImages: falsePositiveImages))
         }
         return DetectionMetrics(map: s[0], map50: s[1], map75: s[2], mapSmall: s[3], mapMedium: s[4], mapLarge: s[5],
                                 ar1: s[6], ar10: s[7], ar100: s[8], arSmall: s[9], arMedium: s[10], arLarge: s[11],
@@ -217,57 +230,29 @@ public struct DetectionScorer: Sendable {
                                 iou: iou, scoreThreshold: scoreThreshold)
     }
 
-    struct OperatingPoint {
-        var counts: [(tp: Int, fp: Int, fn: Int)]
-        var negativeImages: [Int]
-        var falsePositiveImages: [Int]
-    }
-
-    /// Greedy COCO matching at one IoU threshold over all detections with score ≥ the threshold
-    /// (no per-image cap: an operating point is about what a deployed detector emits), area
-    /// range "all", crowd regions ignored.
-    func operatingPoint(iou: Double, scoreThreshold: Double) -> OperatingPoint {
-        let categories = evaluation.categories
-        let categoryIndex = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1.id, $0) })
-        let K = categories.count
-        var truth = [[Int: [Int]]](repeating: [:], count: K)
-        for (index, a) in groundTruth.annotations.enumerated() {
-            if let k = categoryIndex[a.categoryID] { truth[k][a.imageID, default: []].append(index) }
+    /// The operating point image by image, in `evaluation.imageIDs` order: greedy COCO matching
+    /// at one IoU threshold over all detections with score ≥ the threshold (no per-image cap: an
+    /// operating point is about what a deployed detector emits), area range "all", crowd regions
+    /// ignored (`ImageMatch.match`). Class indices are positions in `evaluation.categories`;
+    /// detections of other categories take no part.
+    public func imageMatches(iou: Double, scoreThreshold: Double) -> [ImageMatch] {
+        let categoryIndex = Dictionary(uniqueKeysWithValues: evaluation.categories.enumerated().map { ($1.id, $0) })
+        var truthByImage: [Int: [ImageMatch.Truth]] = [:], detectionsByImage: [Int: [Detection]] = [:]
+        for a in groundTruth.annotations {
+            guard let k = categoryIndex[a.categoryID] else { continue }
+            truthByImage[a.imageID, default: []].append(ImageMatch.Truth(classIndex: k, box: a.bbox, isCrowd: a.isCrowd))
         }
-        var kept = [[Int: [Int]]](repeating: [:], count: K)
-        for (index, d) in detections.enumerated() where d.score >= scoreThreshold {
-            if let k = categoryIndex[d.categoryID] { kept[k][d.imageID, default: []].append(index) }
+        for d in detections {
+            guard let k = categoryIndex[d.categoryID] else { continue }
+            detectionsByImage[d.imageID, default: []].append(Detection(classIndex: k, box: d.bbox, score: d.score))
         }
-        struct CategoryPoint { var tp = 0, fp = 0, fn = 0, negatives = 0, falsePositiveImages = 0 }
-        let slots = SharedSlots<CategoryPoint>(count: K)
-        let annotations = groundTruth.annotations, detections = self.detections, imageCount = evaluation.imageIDs.count
-        let truthByCategory = truth, keptByCategory = kept
-        DispatchQueue.concurrentPerform(iterations: K) { k in
-            var point = CategoryPoint()
-            for image in Set(truthByCategory[k].keys).union(keptByCategory[k].keys) {
-                let truthIndices = truthByCategory[k][image] ?? []
-                let (detectionIndices, ious) = COCOEvaluation.cell(truth: truthIndices, detections: keptByCategory[k][image] ?? [],
-                                                                   annotations: annotations, results: detections)
-                let D = detectionIndices.count
-                let crowd = truthIndices.map { annotations[$0].isCrowd }
-                let matching = COCOEvaluation.match(ious: ious, detections: D, truthIgnored: crowd, truthCrowd: crowd,
-                                                    detectionOutside: Array(repeating: false, count: D), thresholds: [iou])
-                var tp = 0
-                for d in 0..<D where matching.ignored[d] == 0 {
-                    if matching.matched[d] != 0 { tp += 1 } else { point.fp += 1 }
-                }
-                point.tp += tp
-                point.fn += matching.nonIgnoredTruth - tp
-            }
-            let withTruth = Set(truthByCategory[k].keys)
-            point.negatives = imageCount - withTruth.count
-            point.falsePositiveImages = keptByCategory[k].keys.filter { !withTruth.contains($0) }.count
-            slots[k] = point
+        let ids = evaluation.imageIDs, truth = truthByImage, found = detectionsByImage
+        let slots = SharedSlots<ImageMatch>(count: ids.count)
+        DispatchQueue.concurrentPerform(iterations: ids.count) { i in
+            slots[i] = ImageMatch.match(objects: truth[ids[i]] ?? [], detections: found[ids[i]] ?? [], iou: iou,
+                                        scoreThreshold: scoreThreshold)
         }
-        let points = slots.values
-        let counts = points.map { (tp: $0.tp, fp: $0.fp, fn: $0.fn) }
-        let negatives = points.map(\.negatives), falsePositiveImages = points.map(\.falsePositiveImages)
-        return OperatingPoint(counts: counts, negativeImages: negatives, falsePositiveImages: falsePositiveImages)
+        return slots.values
     }
 
     /// mAP (IoU .50:.95) and mAP50 over categories with ground truth, for images weighted by how

@@ -18,9 +18,18 @@ public struct DetectionOutcome: Sendable, Hashable, Codable {
 /// One image at an operating point (IoU threshold, score threshold): which detections are
 /// true positives, false positives, ignored (matched to a crowd region) or below the score
 /// threshold, and which annotated objects were missed. The matching is COCO's greedy matching,
-/// class by class, exactly as `DetectionScorer`'s operating point counts it, so summing these
-/// gives the scenario's TP / FP / FN.
+/// class by class; it is the one matcher of the operating point: `DetectionScorer` sums these
+/// per image into the per-class TP / FP / FN and image FPR, and runs store and draw them.
 public struct ImageMatch: Sendable, Hashable {
+    /// One class on one image at the operating point.
+    public struct ClassCounts: Sendable, Hashable {
+        public var tp = 0, fp = 0, fn = 0
+        /// The image has an annotation of the class (a crowd region counts).
+        public var hasTruth = false
+        /// The image has a detection of the class at or above the score threshold.
+        public var hasDetection = false
+    }
+
     /// An annotated object as matching sees it.
     public struct Truth: Sendable, Hashable {
         public var classIndex: Int
@@ -50,6 +59,8 @@ public struct ImageMatch: Sendable, Hashable {
     public var matchedObject: [Int?]
     /// Per object of the sample: true when it is not a crowd region and no detection matched it.
     public var missed: [Bool]
+    /// Per class index present on the image (in its objects or detections).
+    public var classCounts: [Int: ClassCounts]
 
     public var truePositives: Int { statuses.count { $0 == .truePositive } }
     public var falsePositives: Int { statuses.count { $0 == .falsePositive } }
@@ -89,7 +100,18 @@ public struct ImageMatch: Sendable, Hashable {
                 }
             }
         }
-        return ImageMatch(truth: objects, statuses: statuses, matchedObject: matchedObject, missed: missed)
+        var counts: [Int: ClassCounts] = [:]
+        for (d, status) in statuses.enumerated() where status != .belowThreshold {
+            let k = detections[d].classIndex
+            counts[k, default: ClassCounts()].hasDetection = true
+            if status == .truePositive { counts[k]!.tp += 1 }
+            if status == .falsePositive { counts[k]!.fp += 1 }
+        }
+        for (o, object) in objects.enumerated() {
+            counts[object.classIndex, default: ClassCounts()].hasTruth = true
+            if missed[o] { counts[object.classIndex]!.fn += 1 }
+        }
+        return ImageMatch(truth: objects, statuses: statuses, matchedObject: matchedObject, missed: missed, classCounts: counts)
     }
 }
 
@@ -98,18 +120,9 @@ public struct ImageMatch: Sendable, Hashable {
 /// point, false positives per image and latency; plus what paired comparisons need.
 public struct DetectionRunEvaluation: Sendable {
     public let scorer: DetectionScorer
+    /// Per image, in the scenario's sample order.
     public let matches: [ImageMatch]
     public let metrics: DetectionMetrics
-    /// Per image, per class: counts at the operating point, for bootstrap replicates.
-    let counts: [[ClassCounts]]
-
-    struct ClassCounts: Sendable {
-        var tp = 0, fp = 0, fn = 0
-        /// The image has an annotation of the class (a crowd region counts).
-        var hasTruth = false
-        /// The image has a detection of the class at or above the score threshold.
-        var hasDetection = false
-    }
 
     /// `indices` are the scenario's samples (manifest indices), `outcomes` one per sample in the
     /// same order. Images get COCO ids 1… in that order, classes ids 1… in the golden set's
@@ -118,38 +131,25 @@ public struct DetectionRunEvaluation: Sendable {
         precondition(indices.count == outcomes.count, "one outcome per sample")
         let classes = goldenSet.classes
         var images: [COCOGroundTruth.Image] = [], annotations: [COCOGroundTruth.Annotation] = [], results: [COCODetection] = []
-        var matches: [ImageMatch] = [], counts: [[ClassCounts]] = []
         for (position, (index, outcome)) in zip(indices, outcomes).enumerated() {
             let sample = goldenSet.samples[index]
             let imageID = position + 1
             images.append(.init(id: imageID, width: sample.width, height: sample.height, fileName: sample.path))
-            let objects = (sample.objects ?? []).map { ImageMatch.Truth(classIndex: goldenSet.classIndex(of: $0.className)!, box: $0.box, isCrowd: $0.isCrowd) }
-            for object in objects {
-                annotations.append(.init(id: annotations.count + 1, imageID: imageID, categoryID: object.classIndex + 1,
-                                         bbox: object.box, area: object.box.width * object.box.height, isCrowd: object.isCrowd))
+            for object in sample.objects ?? [] {
+                annotations.append(.init(id: annotations.count + 1, imageID: imageID,
+                                         categoryID: goldenSet.classIndex(of: object.className)! + 1, bbox: object.box,
+                                         area: object.box.width * object.box.height, isCrowd: object.isCrowd))
             }
             for d in outcome.detections {
                 results.append(COCODetection(imageID: imageID, categoryID: d.classIndex + 1, bbox: d.box, score: d.score))
             }
-            let match = ImageMatch.match(objects: objects, detections: outcome.detections, iou: iou, scoreThreshold: scoreThreshold)
-            var perClass = [ClassCounts](repeating: ClassCounts(), count: classes.count)
-            for (d, status) in match.statuses.enumerated() {
-                let k = outcome.detections[d].classIndex
-                if status != .belowThreshold { perClass[k].hasDetection = true }
-                if status == .truePositive { perClass[k].tp += 1 }
-                if status == .falsePositive { perClass[k].fp += 1 }
-            }
-            for (o, object) in objects.enumerated() {
-                perClass[object.classIndex].hasTruth = true
-                if match.missed[o] { perClass[object.classIndex].fn += 1 }
-            }
-            matches.append(match)
-            counts.append(perClass)
         }
         let truth = COCOGroundTruth(images: images, annotations: annotations,
                                     categories: classes.enumerated().map { .init(id: $0.offset + 1, name: $0.element) })
         scorer = DetectionScorer(groundTruth: truth, detections: results)
-        var metrics = scorer.metrics(iou: iou, scoreThreshold: scoreThreshold)
+        // Image ids 1… in sample order are also the scorer's (ascending) image order.
+        matches = scorer.imageMatches(iou: iou, scoreThreshold: scoreThreshold)
+        var metrics = scorer.metrics(iou: iou, scoreThreshold: scoreThreshold, matches: matches)
         let falsePositives = matches.reduce(0) { $0 + $1.falsePositives }
         metrics.fpPerImage = outcomes.isEmpty ? nil : Double(falsePositives) / Double(outcomes.count)
         if let latency = LatencySummary(outcomes.map(\.latencyMs)) {
@@ -158,20 +158,18 @@ public struct DetectionRunEvaluation: Sendable {
             metrics.throughputIPS = latency.throughputIPS
         }
         self.metrics = metrics
-        self.matches = matches
-        self.counts = counts
     }
 
     /// The operating-point metrics of `key` for images weighted by how often a bootstrap
     /// replicate drew them (nil weights: each image once).
     func operatingPointValue(_ key: MetricKey, classIndex: Int?, weights: [Int]?) -> Double? {
         var tp = 0, fp = 0, fn = 0, negatives = 0, falsePositiveImages = 0, images = 0
-        for (i, perClass) in counts.enumerated() {
+        for (i, match) in matches.enumerated() {
             let w = weights?[i] ?? 1
             guard w > 0 else { continue }
             images += w
             if let k = classIndex {
-                let c = perClass[k]
+                let c = match.classCounts[k] ?? ImageMatch.ClassCounts()
                 tp += w * c.tp
                 fp += w * c.fp
                 fn += w * c.fn
@@ -180,7 +178,7 @@ public struct DetectionRunEvaluation: Sendable {
                     if c.hasDetection { falsePositiveImages += w }
                 }
             } else {
-                fp += w * perClass.reduce(0) { $0 + $1.fp }
+                fp += w * match.falsePositives
             }
         }
         func ratio(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
@@ -201,7 +199,7 @@ public struct DetectionRunEvaluation: Sendable {
     public func compare(with candidate: DetectionRunEvaluation, keys: [MetricKey], classes: [String],
                         bootstrap: Bootstrap) -> [PairedDelta] {
         let classIndex = keys.map { key in key.className.flatMap { classes.firstIndex(of: $0) } }
-        let replicates = bootstrap.run(samples: counts.count) { weights in
+        let replicates = bootstrap.run(samples: matches.count) { weights in
             var meanAP: (a: (map: Double?, map50: Double?), b: (map: Double?, map50: Double?))?
             return keys.enumerated().map { index, key -> Double? in
                 switch key.metric {
