@@ -361,15 +361,15 @@ public struct SuiteRunner: Sendable {
             for try await part in group { all += part }
             return all.sorted { $0.0 < $1.0 }
         }
-        let empty: ScenarioOutcomes = goldenSet.task == .classification ? .classification([]) : .detection([])
-        var computed = Computed(baseline: Array(repeating: empty, count: suite.scenarios.count),
-                                candidate: Array(repeating: empty, count: suite.scenarios.count))
+        var baselineParts = [[ScenarioOutcomes]](repeating: [], count: suite.scenarios.count)
+        var candidateParts = baselineParts
         for (itemIndex, baseline, candidate) in results {
             let scenario = items[itemIndex].scenarioIndex
-            if let baseline { computed.baseline[scenario] = computed.baseline[scenario].appending(baseline) }
-            computed.candidate[scenario] = computed.candidate[scenario].appending(candidate)
+            if let baseline { baselineParts[scenario].append(baseline) }
+            candidateParts[scenario].append(candidate)
         }
-        return computed
+        return Computed(baseline: baselineParts.map { .joined($0, task: goldenSet.task) },
+                        candidate: candidateParts.map { .joined($0, task: goldenSet.task) })
     }
 
     /// A sample's image as a scenario shows it to the models: decoded, checked against the
@@ -418,12 +418,11 @@ public struct SuiteRunner: Sendable {
 }
 
 extension ScenarioOutcomes {
-    /// These outcomes followed by `other`'s (of the same task).
-    func appending(_ other: ScenarioOutcomes) -> ScenarioOutcomes {
-        switch (self, other) {
-        case (.classification(let a), .classification(let b)): .classification(a + b)
-        case (.detection(let a), .detection(let b)): .detection(a + b)
-        default: preconditionFailure("outcomes of one task")
+    /// The batches' outcomes of one scenario, one after the other (all of `task`).
+    static func joined(_ parts: [ScenarioOutcomes], task: VisionTask) -> ScenarioOutcomes {
+        switch task {
+        case .classification: .classification(parts.flatMap { $0.classification ?? [] })
+        case .detection: .detection(parts.flatMap { $0.detection ?? [] })
         }
     }
 }
