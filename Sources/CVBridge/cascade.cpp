@@ -39,14 +39,6 @@ cvb_cascade *cvb_cascade_load(const char *path, cvb_error *error) {
 
 void cvb_cascade_free(cvb_cascade *cascade) { delete cascade; }
 
-int cvb_cascade_window(const cvb_cascade *cascade, int *width, int *height) {
-    if (cascade == nullptr) return -1;
-    cv::Size size = cascade->classifier.getOriginalWindowSize();
-    *width = size.width;
-    *height = size.height;
-    return 0;
-}
-
 int cvb_cascade_detect(cvb_cascade *cascade, const cvb_image *image, const cvb_cascade_settings *settings,
                        cvb_detection *out, size_t capacity, size_t *count, cvb_error *error) {
     return guarded<int>(error, -1, [&]() -> int {
@@ -67,8 +59,8 @@ int cvb_cascade_detect(cvb_cascade *cascade, const cvb_image *image, const cvb_c
         std::vector<int> neighbours;
         cv::Size minSize(settings->min_size, settings->min_size);
         cv::Size maxSize(settings->max_size, settings->max_size);
-        // detectMultiScale2 groups the raw windows and reports, per object, how many windows
-        // were merged into it: the score Vigil uses (cascades have no probability).
+        // This overload (detectMultiScale2 in OpenCV's Python binding) groups the raw windows and
+        // reports, per object, how many were merged into it: the score Vigil uses.
         cascade->classifier.detectMultiScale(grey, objects, neighbours, settings->scale_factor,
                                              settings->min_neighbors, 0, minSize, maxSize);
         *count = objects.size();

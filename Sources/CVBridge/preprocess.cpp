@@ -77,6 +77,13 @@ double fit_scale(int cols, int rows, const cvb_preprocess &spec) {
     return spec.resize_mode == CVB_RESIZE_PAD ? std::min(1.0, fit) : fit;
 }
 
+/// The centre-crop mode's scaled size: the image scaled to cover width x height, keeping
+/// aspect ratio; the crop is its centre.
+cv::Size cover_size(int cols, int rows, int width, int height) {
+    const double cover = std::max(double(width) / cols, double(height) / rows);
+    return {std::max(width, int(std::lround(cols * cover))), std::max(height, int(std::lround(rows * cover)))};
+}
+
 cv::Mat apply_geometry(const cv::Mat &src, const cvb_preprocess &spec) {
     const int W = spec.width, H = spec.height;
     const int interpolation = interpolation_flag(spec.interpolation);
@@ -88,11 +95,9 @@ cv::Mat apply_geometry(const cv::Mat &src, const cvb_preprocess &spec) {
             return fit_on_canvas(src, fit_scale(src.cols, src.rows, spec), W, H, spec.pad_value, interpolation,
                                  spec.anchor);
         case CVB_RESIZE_CENTER_CROP: {
-            const double cover = std::max(double(W) / src.cols, double(H) / src.rows);
-            const int w = std::max(W, int(std::lround(src.cols * cover)));
-            const int h = std::max(H, int(std::lround(src.rows * cover)));
-            cv::Mat scaled = resized(src, w, h, interpolation);
-            return scaled(cv::Rect((w - W) / 2, (h - H) / 2, W, H)).clone();
+            const cv::Size size = cover_size(src.cols, src.rows, W, H);
+            cv::Mat scaled = resized(src, size.width, size.height, interpolation);
+            return scaled(cv::Rect((size.width - W) / 2, (size.height - H) / 2, W, H)).clone();
         }
         default: throw BridgeError("unknown resize mode");
     }
@@ -158,13 +163,11 @@ int cvb_preprocess_mapping(int image_width, int image_height, const cvb_preproce
             return 0;
         }
         case CVB_RESIZE_CENTER_CROP: {
-            const double cover = std::max(double(W) / image_width, double(H) / image_height);
-            const int w = std::max(W, int(std::lround(image_width * cover)));
-            const int h = std::max(H, int(std::lround(image_height * cover)));
-            *scale_x = double(w) / image_width;
-            *scale_y = double(h) / image_height;
-            *offset_x = -double((w - W) / 2);
-            *offset_y = -double((h - H) / 2);
+            const cv::Size size = cover_size(image_width, image_height, W, H);
+            *scale_x = double(size.width) / image_width;
+            *scale_y = double(size.height) / image_height;
+            *offset_x = -double((size.width - W) / 2);
+            *offset_y = -double((size.height - H) / 2);
             return 0;
         }
         default: return -1;

@@ -158,9 +158,7 @@ struct DetectionDecodingTests {
         input.anchor = .center
         let centred = input.mapping(imageWidth: 640, imageHeight: 480)
         #expect(centred.offsetY == 52 && centred.offsetX == 0)   // 480 · 0.65 = 312; (416 − 312) / 2
-        let back = DetectionFiltering.toImage(Box(x: 65, y: 52 + 65, width: 13, height: 650), scaleX: centred.scaleX,
-                                              scaleY: centred.scaleY, offsetX: centred.offsetX, offsetY: centred.offsetY,
-                                              imageWidth: 640, imageHeight: 480)
+        let back = centred.toImage(Box(x: 65, y: 52 + 65, width: 13, height: 650))
         #expect(back == Box(x: 100, y: 100, width: 20, height: 380))   // clipped at the bottom edge
     }
 

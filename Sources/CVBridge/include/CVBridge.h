@@ -190,8 +190,6 @@ typedef struct cvb_cascade_settings {
 /// Loads a Haar or LBP cascade XML file. One cascade per thread.
 cvb_cascade *cvb_cascade_load(const char *path, cvb_error *error);
 void cvb_cascade_free(cvb_cascade *cascade);
-/// The cascade's training window (its smallest detectable object).
-int cvb_cascade_window(const cvb_cascade *cascade, int *width, int *height);
 /// Detects objects in a grey or BGR image (converted to grey). Each detection's score is the
 /// number of raw windows OpenCV grouped into it (detectMultiScale's `numDetections`). Writes
 /// up to `capacity` detections and their total number to `count`: when `count` exceeds

@@ -232,8 +232,7 @@ public struct DetectionDecoding: Sendable, Hashable, Codable {
     }
 }
 
-/// The shared backend's filtering of detections (see `DetectionPostprocessing`) and the
-/// geometry that maps boxes back to the image.
+/// The shared backend's filtering of detections (see `DetectionPostprocessing`).
 public enum DetectionFiltering {
     /// Intersection over union of two boxes in continuous coordinates (COCO's definition: no
     /// "+1" pixel convention).
@@ -260,17 +259,5 @@ public enum DetectionFiltering {
         }
         if let cap = settings.maxDetections, kept.count > cap { kept = Array(kept.prefix(cap)) }
         return kept.map(\.element)
-    }
-
-    /// Maps a box from the network input's pixels back to the image through the preprocessing
-    /// (input = image × scale + offset), clipped to the image. Nil when nothing of it is left.
-    static func toImage(_ box: Box, scaleX: Double, scaleY: Double, offsetX: Double, offsetY: Double,
-                        imageWidth: Int, imageHeight: Int) -> Box? {
-        let x0 = (box.x - offsetX) / scaleX, y0 = (box.y - offsetY) / scaleY
-        let x1 = (box.x + box.width - offsetX) / scaleX, y1 = (box.y + box.height - offsetY) / scaleY
-        let left = min(max(x0, 0), Double(imageWidth)), right = min(max(x1, 0), Double(imageWidth))
-        let top = min(max(y0, 0), Double(imageHeight)), bottom = min(max(y1, 0), Double(imageHeight))
-        guard right > left, bottom > top else { return nil }
-        return Box(x: left, y: top, width: right - left, height: bottom - top)
     }
 }

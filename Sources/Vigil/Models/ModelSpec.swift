@@ -292,14 +292,31 @@ extension ModelSpec.Input {
         return p
     }
 
-    /// Where preprocessing puts the pixels of an image of `width` x `height` in the input:
-    /// input = image × scale + offset, per axis.
-    func mapping(imageWidth: Int, imageHeight: Int) -> (scaleX: Double, scaleY: Double, offsetX: Double, offsetY: Double) {
+    /// Where preprocessing puts the pixels of an image of `width` x `height` in the input.
+    func mapping(imageWidth: Int, imageHeight: Int) -> InputMapping {
         var p = preprocessing
-        var sx = 1.0, sy = 1.0, ox = 0.0, oy = 0.0
-        let status = cvb_preprocess_mapping(Int32(imageWidth), Int32(imageHeight), &p, &sx, &sy, &ox, &oy)
+        var m = InputMapping(scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, imageWidth: imageWidth, imageHeight: imageHeight)
+        let status = cvb_preprocess_mapping(Int32(imageWidth), Int32(imageHeight), &p, &m.scaleX, &m.scaleY, &m.offsetX, &m.offsetY)
         precondition(status == 0, "preprocessing mapping of a checked spec")
-        return (sx, sy, ox, oy)
+        return m
+    }
+}
+
+/// How preprocessing placed one image in a network's input (input = image × scale + offset,
+/// per axis), so detections can be mapped back.
+struct InputMapping {
+    var scaleX: Double, scaleY: Double, offsetX: Double, offsetY: Double
+    var imageWidth: Int, imageHeight: Int
+
+    /// A box in the input's pixels as a box in the image's, clipped to the image; nil when
+    /// nothing of it is left.
+    func toImage(_ box: Box) -> Box? {
+        let x0 = (box.x - offsetX) / scaleX, y0 = (box.y - offsetY) / scaleY
+        let x1 = (box.x + box.width - offsetX) / scaleX, y1 = (box.y + box.height - offsetY) / scaleY
+        let left = min(max(x0, 0), Double(imageWidth)), right = min(max(x1, 0), Double(imageWidth))
+        let top = min(max(y0, 0), Double(imageHeight)), bottom = min(max(y1, 0), Double(imageHeight))
+        guard right > left, bottom > top else { return nil }
+        return Box(x: left, y: top, width: right - left, height: bottom - top)
     }
 }
 

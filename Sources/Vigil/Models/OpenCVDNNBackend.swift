@@ -258,11 +258,8 @@ final class OpenCVDNNDetectionWorker: InferenceWorker {
             let mapping = input.mapping(imageWidth: item.image.width, imageHeight: item.image.height)
             let decoded = decoding.decode(tensors, classes: spec.classes.count, inputWidth: input.width,
                                           inputHeight: input.height, minScore: minScore)
-            let inImage = decoded.compactMap { detection -> Detection? in
-                guard let box = DetectionFiltering.toImage(detection.box, scaleX: mapping.scaleX, scaleY: mapping.scaleY,
-                                                           offsetX: mapping.offsetX, offsetY: mapping.offsetY,
-                                                           imageWidth: item.image.width, imageHeight: item.image.height) else { return nil }
-                return Detection(classIndex: detection.classIndex, box: box, score: detection.score)
+            let inImage = decoded.compactMap { detection in
+                mapping.toImage(detection.box).map { Detection(classIndex: detection.classIndex, box: $0, score: detection.score) }
             }
             return Prediction(detections: DetectionFiltering.apply(postprocessing, to: inImage), latencyMs: latency)
         }
