@@ -200,8 +200,8 @@ public struct GoldenSet: Sendable {
                 throw InputError("\(where_): path '\(sample.path)' appears twice")
             }
             switch manifest.task {
-            case .classification: try checkClassificationSample(sample, labelIndices: labelIndices, manifest: where_)
-            case .detection: try checkDetectionSample(sample, classes: manifest.classes, manifest: where_)
+            case .classification: try checkClassificationSample(sample, classes: manifest.classes, labelIndices: labelIndices, manifest: where_)
+            case .detection: try checkDetectionSample(sample, classes: manifest.classes, labelIndices: labelIndices, manifest: where_)
             }
             guard sample.sha256.count == 64, sample.sha256.allSatisfy(\.isHexDigit) else {
                 throw InputError("\(where_): sample '\(sample.id)' has an invalid sha256 '\(sample.sha256)'")
@@ -211,7 +211,8 @@ public struct GoldenSet: Sendable {
                          identity: SHA256.hex(of: canonicalText(manifest)), labelIndices: labelIndices)
     }
 
-    static func checkClassificationSample(_ sample: Sample, labelIndices: [String: Int], manifest: String) throws {
+    /// `labelIndices` is `classes` by name, for lookups; `classes` keeps their order for hints.
+    static func checkClassificationSample(_ sample: Sample, classes: [String], labelIndices: [String: Int], manifest: String) throws {
         guard let label = sample.label else {
             throw InputError("\(manifest): sample '\(sample.id)' has no 'label' (this golden set's task is classification)")
         }
@@ -220,12 +221,12 @@ public struct GoldenSet: Sendable {
         }
         guard labelIndices[label] != nil else {
             throw InputError("\(manifest): sample '\(sample.id)' has label '\(label)', which is not in 'classes'"
-                             + Suggestion.hint(for: label, in: Array(labelIndices.keys).sorted()))
+                             + Suggestion.hint(for: label, in: classes))
         }
     }
 
     /// Objects of known classes with finite boxes of positive size inside the image.
-    static func checkDetectionSample(_ sample: Sample, classes: [String], manifest: String) throws {
+    static func checkDetectionSample(_ sample: Sample, classes: [String], labelIndices: [String: Int], manifest: String) throws {
         let id = sample.id
         if sample.label != nil {
             throw InputError("\(manifest): sample '\(id)' has a 'label'; detection samples list 'objects' (class and box each) instead")
@@ -241,7 +242,7 @@ public struct GoldenSet: Sendable {
         }
         for (index, object) in objects.enumerated() {
             let name = "sample '\(id)' objects[\(index)]"
-            guard classes.contains(object.className) else {
+            guard labelIndices[object.className] != nil else {
                 throw InputError("\(manifest): \(name) has class '\(object.className)', which is not in 'classes'"
                                  + Suggestion.hint(for: object.className, in: classes))
             }
