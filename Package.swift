@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // System libraries: pkg-config supplies include paths and link flags, so no target
@@ -30,6 +31,7 @@ let package = Package(
         .target(name: "Vigil", dependencies: [
             "CVBridge", "CLibCrypto",
             .product(name: "Yams", package: "Yams"),
+            .product(name: "CSV", package: "CSV.swift"),
         ], exclude: ["Metrics/METRICS.md", "Scenarios/SCENARIOS.md"]),
         .target(name: "VigilStore", dependencies: [
             "Vigil", .product(name: "GRDB", package: "GRDB.swift"),

@@ -123,9 +123,12 @@ public struct GoldenSetManifest: Sendable, Codable, Hashable {
     public var description: String?
     public var classes: [String]
     public var samples: [Sample]
+    /// Glob patterns (fnmatch, `*` also crossing `/`) of files in the folder that are not
+    /// samples: a labels CSV, notes, a model. Verification does not report them as unlisted.
+    public var ignore: [String]?
 
     public init(format: String = GoldenSetManifest.format, name: String, version: String, task: VisionTask,
-                description: String? = nil, classes: [String], samples: [Sample]) {
+                description: String? = nil, classes: [String], samples: [Sample], ignore: [String]? = nil) {
         self.format = format
         self.name = name
         self.version = version
@@ -133,6 +136,7 @@ public struct GoldenSetManifest: Sendable, Codable, Hashable {
         self.description = description
         self.classes = classes
         self.samples = samples
+        self.ignore = ignore
     }
 }
 
@@ -271,9 +275,10 @@ public struct GoldenSet: Sendable {
     }
 
     /// JSONDecoder ignores keys it does not know; a misspelt `tags` would silently drop data.
+    /// Labels written as JSON numbers get a hint instead of a type error: class names are text.
     static func rejectUnknownKeys(_ data: Data, manifest: String) throws {
         guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
-        let topKeys = ["format", "name", "version", "task", "description", "classes", "samples"]
+        let topKeys = ["format", "name", "version", "task", "description", "classes", "samples", "ignore"]
         for key in top.keys.sorted() where !topKeys.contains(key) {
             throw InputError("\(manifest): unknown key '\(key)'" + Suggestion.hint(for: key, in: topKeys))
         }
@@ -282,6 +287,10 @@ public struct GoldenSet: Sendable {
         for (index, sample) in ((top["samples"] as? [[String: Any]]) ?? []).enumerated() {
             for key in sample.keys.sorted() where !sampleKeys.contains(key) {
                 throw InputError("\(manifest): samples[\(index)] has unknown key '\(key)'" + Suggestion.hint(for: key, in: sampleKeys))
+            }
+            if let label = sample["label"], !(label is String), let number = label as? NSNumber {
+                let id = (sample["id"] as? String).map { " ('\($0)')" } ?? ""
+                throw InputError("\(manifest): samples[\(index)]\(id) has label \(number), a number; class names are text: write it as a string: \"\(number)\"")
             }
             for (objectIndex, object) in ((sample["objects"] as? [[String: Any]]) ?? []).enumerated() {
                 for key in object.keys.sorted() where !objectKeys.contains(key) {
@@ -327,7 +336,7 @@ public struct GoldenSet: Sendable {
             }
             switch manifest.task {
             case .classification:
-                lines.append([sample.id, sample.path, sample.sha256, sample.label ?? "", text(sample.tags)].joined(separator: "\t"))
+                lines.append([sample.id, sample.path, sample.sha256.lowercased(), sample.label ?? "", text(sample.tags)].joined(separator: "\t"))
             case .detection:
                 let size = "\(sample.width ?? 0)x\(sample.height ?? 0)"
                 let objects = (sample.objects ?? []).map { o in
@@ -335,7 +344,7 @@ public struct GoldenSet: Sendable {
                     return [o.className, "\(b.x)", "\(b.y)", "\(b.width)", "\(b.height)", o.isCrowd ? "crowd" : "-", text(o.tags)]
                         .joined(separator: " ")
                 }
-                lines.append(([sample.id, sample.path, sample.sha256, size, text(sample.tags)] + objects).joined(separator: "\t"))
+                lines.append(([sample.id, sample.path, sample.sha256.lowercased(), size, text(sample.tags)] + objects).joined(separator: "\t"))
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -373,13 +382,18 @@ public struct GoldenSet: Sendable {
             }
         }
         let listed = Set(samples.map(\.path))
-        let extra = filesOnDisk().filter { !listed.contains($0) && !Self.metadataFiles.contains($0) }
+        let extra = filesOnDisk().filter { !listed.contains($0) && !Self.metadataFiles.contains($0) && !isIgnored($0) }
         return GoldenSetVerification(name: name, root: root.path, sampleCount: samples.count,
                                      missing: missing, changed: changed, extra: extra.sorted())
     }
 
+    /// Whether a file of the folder matches one of the manifest's `ignore` patterns.
+    public func isIgnored(_ relativePath: String) -> Bool {
+        (manifest.ignore ?? []).contains { fnmatch($0, relativePath, 0) == 0 }
+    }
+
     /// Regular files under the folder, relative paths, hidden files skipped.
-    private func filesOnDisk() -> [String] {
+    func filesOnDisk() -> [String] {
         let base = root.resolvingSymlinksInPath().path
         guard let walker = FileManager.default.enumerator(
             at: root.resolvingSymlinksInPath(), includingPropertiesForKeys: [.isRegularFileKey],
