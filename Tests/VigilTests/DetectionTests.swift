@@ -184,14 +184,14 @@ struct DetectorBackendTests {
     /// Vigil's cascade backend gives exactly what OpenCV's Python binding gives (same
     /// OpenCV 4.6), boxes and neighbour counts (fixture: Scripts/make_detection_fixtures.py).
     @Test(arguments: ["haar-frontalface", "lbp-frontalface"])
-    func cascadesMatchOpenCVsOwnBinding(_ model: String) throws {
+    func cascadesMatchOpenCVsOwnBinding(_ model: String) async throws {
         let reference = JSONValue.load(Repository.fixture("detection/cascades.json"))
         let backend = try CascadeBackend(spec: ModelSpec.load(Repository.url("Models/\(model)/model.yaml")))
         let worker = try backend.makeWorker()
         let faces = try GoldenSet.load(Repository.url("GoldenSets/faces"))
         for entry in try #require(reference["models"]?[model]).array {
             let sample = try #require(faces.samples.first { $0.id == entry["sample"]?.string })
-            let predicted = try worker.predict([Image(contentsOf: faces.url(of: sample))])[0].detections
+            let predicted = try await worker.predict([Image(contentsOf: faces.url(of: sample))])[0].detections
             let expected = zip(entry["boxes"]!.array, entry["neighbours"]!.ints).map { box, neighbours in
                 let b = box.doubles
                 return Detection(classIndex: 0, box: Box(x: b[0], y: b[1], width: b[2], height: b[3]), score: Double(neighbours))
@@ -214,7 +214,7 @@ struct DetectorBackendTests {
         ("variants/yolov8.onnx", "decoder: yolov8"),
         ("variants/boxes-scores.onnx", "decoder: boxes-scores, normalized_boxes: true, background_class: true"),
     ])
-    func decodersMatchOnnxruntimeAndNumpyOnARealDetector(file: String, decoder: String) throws {
+    func decodersMatchOnnxruntimeAndNumpyOnARealDetector(file: String, decoder: String) async throws {
         let model = Repository.url("Models/ddddocr-det/\(file)")
         try #require(FileManager.default.fileExists(atPath: model.path),
                      "Models/ddddocr-det/\(file) is written by Scripts/setup.sh (fetch_models.py, make_decoder_variants.py)")
@@ -234,14 +234,14 @@ struct DetectorBackendTests {
             classes: [character]
             """.write(to: spec, atomically: true, encoding: .utf8)
         let reference = JSONValue.load(Repository.fixture("detection/yolox_reference.json"))
-        let backend = try Backends.make(ModelSpec.load(spec))
+        let backend = try await Backends.make(ModelSpec.load(spec))
         #expect(backend.maxBatchSize == 1)   // the graph's reshapes fix the batch at 1
         let worker = try backend.makeWorker()
         let characters = try GoldenSet.load(Repository.url("GoldenSets/characters"))
         var compared = 0
         for entry in reference["samples"]!.array {
             let sample = try #require(characters.samples.first { $0.id == entry["sample"]?.string })
-            let predicted = try worker.predict([Image(contentsOf: characters.url(of: sample))])[0].detections
+            let predicted = try await worker.predict([Image(contentsOf: characters.url(of: sample))])[0].detections
             let expected = entry["detections"]!.array
             #expect(predicted.count == expected.count, "\(file) \(sample.id)")
             for (mine, theirs) in zip(predicted, expected) {
@@ -271,11 +271,13 @@ struct DetectorBackendTests {
             classes: [face]
             """.write(to: spec, atomically: true, encoding: .utf8)
         #expect(inputError { _ = try ModelSpec.load(spec, displayPath: "model.yaml") }
-                == "model.yaml:7: 'input' is for ONNX models (a cascade works on the grey image at its own size)")
+                == "model.yaml:7: 'input' belongs to formats onnx, kserve-v2, not to cascade")
         let text = try String(contentsOf: spec, encoding: .utf8).replacingOccurrences(of: "input: {width: 4, height: 4, color: gray, resize: stretch}\n", with: "")
         try text.write(to: spec, atomically: true, encoding: .utf8)
         var loaded = try ModelSpec.load(spec, displayPath: "model.yaml")
-        loaded.sha256 = try SHA256.hex(ofFile: spec)
+        var settings = loaded.settings(as: CascadeSpec.self)
+        settings.file.sha256 = try SHA256.hex(ofFile: spec)
+        loaded.settings = settings
         #expect(inputError { _ = try CascadeBackend(spec: loaded, displayPath: "model.yaml") }
                 .hasPrefix("model.yaml: not a cascade classifier OpenCV can read (expected a Haar or LBP cascade XML file)"))
     }
@@ -297,10 +299,10 @@ struct PredictionsFileTests {
             \(scenarioFiles)
             classes: [face, hand]
             """.write(to: spec, atomically: true, encoding: .utf8)
-        return try Backends.make(ModelSpec.load(spec))
+        return try PredictionsFileBackend(spec: ModelSpec.load(spec))
     }
 
-    @Test func resultsAreKeyedBySampleIdOrManifestPosition() throws {
+    @Test func resultsAreKeyedBySampleIdOrManifestPosition() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let set = try GoldenSet.load(makeFacesSubset(in: folder, ids: ["composite-00", "composite-07"]))
@@ -312,7 +314,7 @@ struct PredictionsFileTests {
         let prepared = try backend(folder).prepared(for: set, scenarios: [.clean], sampleIndices: [[0, 1]])
         let worker = try prepared.makeWorker()
         let image = try Image(width: 1, height: 1, channels: 1, pixels: [0])
-        let predictions = try worker.predict(set.samples.map { ModelInput(image: image, sampleID: $0.id) })
+        let predictions = try await worker.predict(set.samples.map { ModelInput(image: image, sampleID: $0.id) })
         #expect(predictions[0].detections.isEmpty)
         #expect(predictions[1].detections.map(\.classIndex) == [0, 1])
         #expect(predictions[1].latencyMs.isNaN)

@@ -89,8 +89,9 @@ struct SuiteAndSpecTests {
         let spec = try ModelSpec.load(Repository.url("Models/mnist-cnn/model.yaml"))
         #expect(spec.input?.width == 28 && spec.input?.channels == 1 && spec.input?.resize == .stretch)
         #expect(spec.input?.mean == [0.1307] && spec.input?.std == [0.3081])
-        #expect(spec.outputKind == .logits && spec.classes.count == 10)
-        #expect(FileManager.default.fileExists(atPath: spec.modelURL.path))
+        let onnx = spec.settings(as: ONNXSpec.self)
+        #expect(onnx.output.kind == .logits && spec.classes.count == 10)
+        #expect(FileManager.default.fileExists(atPath: onnx.file.url(in: spec).path))
     }
 
     static let specTemplate = """

@@ -103,6 +103,7 @@ enum {
     CVB_RESIZE_PAD = 1,
     CVB_RESIZE_LETTERBOX = 2,
     CVB_RESIZE_CENTER_CROP = 3,
+    CVB_RESIZE_FIT_HEIGHT = 4,
 };
 enum {
     CVB_COLOR_GRAY = 0,
@@ -114,6 +115,11 @@ enum {
     CVB_INTERP_NEAREST = 1,
     CVB_INTERP_AREA = 2,
     CVB_INTERP_CUBIC = 3,
+    CVB_INTERP_LANCZOS = 4,
+};
+enum {
+    CVB_CROP_ROUNDING_TORCHVISION = 0, // other side floor(), offsets round half to even
+    CVB_CROP_ROUNDING_PADDLE = 1,      // other side round half to even, offsets floor()
 };
 enum {
     CVB_LAYOUT_NCHW = 0,
@@ -133,7 +139,10 @@ typedef struct cvb_preprocess {
     int interpolation; // CVB_INTERP_*
     int layout;        // CVB_LAYOUT_*
     int anchor;        // CVB_ANCHOR_*: where pad and letterbox place the image on the canvas
-    double pad_value;  // in input pixel units (0-255), for pad and letterbox
+    double pad_value;  // in input pixel units (0-255), for pad, letterbox and fit-height
+    double crop_fraction; // center-crop: the crop's share of the scaled image's side, (0, 1]
+    int crop_rounding; // center-crop: CVB_CROP_ROUNDING_*
+    int antialias;     // 1: resample 8-bit pixels as Pillow does (widened filter when shrinking)
     double scale;      // applied first: x * scale
     double mean[3];    // then (x * scale - mean[c]) / std[c], in the model's channel order
     double std[3];

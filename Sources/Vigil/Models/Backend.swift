@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What a model says about one image: class probabilities (classifiers) or detections
 /// (detectors).
@@ -10,7 +11,8 @@ public struct Prediction: Sendable, Hashable {
     /// classifiers.
     public var detections: [Detection]
     /// Wall time of the inference call that produced this prediction, divided by the number of
-    /// images in its batch (preprocessing excluded).
+    /// images in its batch (preprocessing excluded; for served models the request's round trip,
+    /// network and server included).
     public var latencyMs: Double
 
     public init(probabilities: [Float], latencyMs: Double) {
@@ -61,55 +63,96 @@ public protocol InferenceBackend: Sendable {
     /// index) and returns the backend to run. Models that compute their outputs need nothing
     /// (the default returns the backend itself); a predictions file must cover every sample.
     func prepared(for goldenSet: GoldenSet, scenarios: [Scenario], sampleIndices: [[Int]]) throws -> any InferenceBackend
+    /// What the model declares about itself (tensor names, types and shapes; opsets, a
+    /// server's platform), one line each, for `vigil model check`.
+    var interface: [String] { get }
+    /// The checks creating the backend passed, one line each, for `vigil model check`.
+    var checks: [String] { get }
 }
 
 extension InferenceBackend {
+    public var interface: [String] { [] }
+    public var checks: [String] { [] }
+
     public func prepared(for goldenSet: GoldenSet, scenarios: [Scenario], sampleIndices: [[Int]]) throws -> any InferenceBackend {
         self
     }
 }
 
-/// A single-threaded model instance.
+/// A model instance used by one task at a time. Asynchronous, so that a worker waiting on a
+/// model server leaves its thread to the others.
 public protocol InferenceWorker: AnyObject {
-    func predict(_ inputs: [ModelInput]) throws -> [Prediction]
+    func predict(_ inputs: [ModelInput]) async throws -> [Prediction]
 }
 
 extension InferenceWorker {
     /// Predicts images that need no sample or scenario to be looked up by.
-    public func predict(_ images: [Image]) throws -> [Prediction] {
-        try predict(images.map { ModelInput(image: $0) })
+    public func predict(_ images: [Image]) async throws -> [Prediction] {
+        try await predict(images.map { ModelInput(image: $0) })
     }
 }
 
-/// Makes the backend a spec's format calls for: OpenCV DNN for ONNX models, OpenCV's cascade
-/// classifier for cascades, a results-file reader for predictions. Every backend checks its
-/// model on creation, so problems surface before any image is processed.
+/// A model format: reads its own section of a model spec and makes the backend that runs it.
+/// Formats are registered with `Backends.register`; `ModelSpec` knows only the keys every
+/// model has, so adding a format touches nothing outside its folder but the registration.
+///
+/// ```swift
+/// struct TensorRTFormat: ModelFormat {
+///     let name = "tensorrt"
+///     let tasks: Set<VisionTask> = [.classification]
+///     let keys = ["engine", "sha256", "input", "output"]
+///     func settings(from section: ModelSpecSection) throws -> any ModelSettings { … }
+///     func backend(for spec: ModelSpec, displayPath: String?) async throws -> any InferenceBackend { … }
+/// }
+/// Backends.register(TensorRTFormat())
+/// ```
+public protocol ModelFormat: Sendable {
+    /// The spec's `format:` value.
+    var name: String { get }
+    var tasks: Set<VisionTask> { get }
+    /// The spec's top-level keys this format reads, beyond `name`, `task`, `format` and
+    /// `classes`; any other key is refused when the spec is read.
+    var keys: [String] { get }
+    /// Reads and checks the format's keys (their values only; files and servers are checked by
+    /// `backend(for:displayPath:)`).
+    func settings(from section: ModelSpecSection) throws -> any ModelSettings
+    /// Makes the backend, checking the model itself: files and hashes, graph shapes, servers.
+    func backend(for spec: ModelSpec, displayPath: String?) async throws -> any InferenceBackend
+}
+
+/// The registered model formats, and the backend a spec's format makes: OpenCV DNN for ONNX
+/// models, OpenCV's cascade classifier for cascades, a results-file reader for predictions, an
+/// Open Inference Protocol client for served models. Every backend checks its model on
+/// creation, so problems surface before any image is processed.
 public enum Backends {
-    public static func make(_ spec: ModelSpec, displayPath: String? = nil) throws -> any InferenceBackend {
-        switch spec.format {
-        case .onnx: try OpenCVDNNBackend(spec: spec, displayPath: displayPath)
-        case .cascade: try CascadeBackend(spec: spec, displayPath: displayPath)
-        case .predictions: try PredictionsFileBackend(spec: spec)
+    private static let registry = Mutex<[any ModelFormat]>([
+        ONNXFormat(), CascadeFormat(), PredictionsFileFormat(), KServeV2Format(),
+    ])
+
+    public static var formats: [any ModelFormat] { registry.withLock { $0 } }
+
+    /// Adds a format, or replaces the one of the same name.
+    public static func register(_ format: any ModelFormat) {
+        registry.withLock { formats in
+            formats.removeAll { $0.name == format.name }
+            formats.append(format)
         }
+    }
+
+    public static func format(named name: String) -> (any ModelFormat)? {
+        formats.first { $0.name == name }
+    }
+
+    public static func make(_ spec: ModelSpec, displayPath: String? = nil) async throws -> any InferenceBackend {
+        guard let format = format(named: spec.format) else {
+            throw InputError("\(spec.specPath): format '\(spec.format)' is not registered")
+        }
+        return try await format.backend(for: spec, displayPath: displayPath)
     }
 
     /// A backend's identity for a spec: its own version, OpenCV's, and what the spec computes.
     static func identity(version: String, spec: ModelSpec) -> String {
         SHA256.hex(of: "\(version)|opencv=\(OpenCV.version)|\(spec.computationKey)")
-    }
-
-    /// Checks that the file the spec names exists and has the spec's sha256.
-    static func checkFile(_ spec: ModelSpec, shown: String) throws {
-        let url = spec.modelURL
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw InputError("\(shown): model file not found (named by \(spec.specPath))")
-        }
-        guard let expected = spec.sha256 else { return }
-        let actual = try SHA256.hex(ofFile: url)
-        guard actual == expected else {
-            throw InputError("\(shown): sha256 is \(actual), but the model spec says \(expected); "
-                             + "the file changed — if that is intended, update sha256 in \(spec.specPath)")
-        }
     }
 }
 

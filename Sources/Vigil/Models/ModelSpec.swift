@@ -1,405 +1,206 @@
-import CVBridge
 import Foundation
 
-/// Everything the shared backend needs to run a model: the file, how to turn an image into the
-/// model's input, and how to read its output. Lives in a YAML file beside the model.
+/// Everything a backend needs to run a model, read from a YAML file beside the model: the
+/// keys every model has (`name`, `task`, `format`, `classes`) and the section of its format,
+/// which the format reads itself (see `ModelFormat`), so a new format never touches this type.
 ///
-/// A classifier through OpenCV DNN:
+/// A classifier through OpenCV DNN (`format: onnx`, see `ONNXSpec`):
 /// ```yaml
 /// name: mnist-cnn
 /// task: classification
 /// format: onnx
 /// file: mnist_cnn.onnx
 /// sha256: eb378a84…
-/// input:
-///   width: 28
-///   height: 28
-///   layout: nchw          # nchw | nhwc
-///   color: gray           # gray | rgb | bgr
-///   resize: stretch       # stretch | pad | letterbox | center-crop
-///   anchor: center        # pad and letterbox: center | top-left
-///   interpolation: linear # linear | nearest | area | cubic
-///   pad_value: 0          # for pad and letterbox, in 0-255 pixel units
-///   scale: 0.00392156862745098
-///   mean: [0.1307]        # one value, or one per channel in the model's colour order
-///   std: [0.3081]
+/// input: {width: 28, height: 28, color: gray, resize: stretch, scale: 0.00392156862745098,
+///         mean: [0.1307], std: [0.3081]}   # see ModelSpec.Input
 /// output:
-///   kind: logits          # logits (softmax is applied) | probabilities
+///   kind: logits          # logits (softmax is applied) | probabilities | detections
 /// classes: ["0", "1", …]
 /// ```
 ///
-/// A detector through OpenCV DNN (`output.kind: detections`, see `DetectionDecoding`), an
-/// OpenCV cascade classifier (`format: cascade`, see `CascadeSettings`), or detections made
-/// elsewhere (`format: predictions`, see `PredictionFiles`):
-/// ```yaml
-/// name: haar-frontalface-default
-/// task: detection
-/// format: cascade
-/// file: haarcascade_frontalface_default.xml
-/// sha256: …
-/// cascade: {scale_factor: 1.1, min_neighbors: 1, min_size: 24}
-/// classes: [face]
-/// ```
-public struct ModelSpec: Sendable, Hashable {
-    public enum Format: String, Sendable, Codable, CaseIterable {
-        /// An ONNX graph run by OpenCV's DNN module.
-        case onnx
-        /// An OpenCV Haar or LBP cascade classifier (XML), a detector.
-        case cascade
-        /// Detections made elsewhere, read from COCO results files.
-        case predictions
-    }
-    public enum Layout: String, Sendable, Codable, CaseIterable { case nchw, nhwc }
-    public enum ColorOrder: String, Sendable, Codable, CaseIterable { case gray, rgb, bgr }
-    /// How an image of any size becomes `width` x `height`:
-    /// - `stretch`: resize to exactly the input size, ignoring aspect ratio;
-    /// - `pad`: keep the image's pixels unscaled (shrinking only if it is larger than the input,
-    ///   keeping aspect ratio) and place it on a canvas of `pad_value`;
-    /// - `letterbox`: scale up or down to fit inside, keeping aspect ratio, on `pad_value`;
-    /// - `center-crop`: scale so the image covers the input, keeping aspect ratio, then cut out
-    ///   the centre.
-    public enum ResizeMode: String, Sendable, Codable, CaseIterable {
-        case stretch, pad, letterbox
-        case centerCrop = "center-crop"
-    }
-    /// Where `pad` and `letterbox` place the image on the canvas: centred (padding on all
-    /// sides), or in the top-left corner (padding right and bottom, as YOLOX's preprocessing).
-    public enum Anchor: String, Sendable, Codable, CaseIterable {
-        case center
-        case topLeft = "top-left"
-    }
-    public enum Interpolation: String, Sendable, Codable, CaseIterable { case linear, nearest, area, cubic }
-    public enum OutputKind: String, Sendable, Codable, CaseIterable { case logits, probabilities, detections }
-
-    public struct Input: Sendable, Codable, Hashable {
-        public var width: Int
-        public var height: Int
-        public var layout: Layout
-        public var color: ColorOrder
-        public var resize: ResizeMode
-        public var anchor: Anchor
-        public var interpolation: Interpolation
-        public var padValue: Double
-        public var scale: Double
-        public var mean: [Double]
-        public var std: [Double]
-
-        public var channels: Int { color == .gray ? 1 : 3 }
-    }
-
+/// The other formats: an OpenCV cascade classifier (`format: cascade`, see `CascadeSpec`),
+/// detections made elsewhere (`format: predictions`, see `PredictionsFileSpec`), and models
+/// served over the Open Inference Protocol (`format: kserve-v2`, see `KServeSpec`).
+public struct ModelSpec: Sendable {
     public var name: String
     public var task: VisionTask
-    public var format: Format
-    /// The model file (ONNX graph, cascade XML, or the clean images' results file), relative to
-    /// the spec's folder.
-    public var file: String
-    /// sha256 of `file`. Required for ONNX and cascade models; for predictions files optional
-    /// (when given it is checked).
-    public var sha256: String?
-    /// How images become the network's input (ONNX only).
-    public var input: Input?
-    /// How the network's output is read (ONNX only).
-    public var outputKind: OutputKind?
-    /// How a detection network's outputs become boxes (ONNX detectors only).
-    public var decoding: DetectionDecoding?
-    /// Detection settings of a cascade classifier.
-    public var cascade: CascadeSettings?
-    /// Results files of scenario images, by scenario id (predictions only; `file` holds the
-    /// clean images' results).
-    public var scenarioFiles: [String: String]
-    /// Filtering of a detector's boxes: score floor, class-wise NMS, a per-image cap.
-    public var postprocessing: DetectionPostprocessing?
+    /// The `format:` value; `Backends.format(named:)` gives its reader and factory.
+    public var format: String
     public var classes: [String]
-    /// Where the spec was read from (absolute), so `file` can be resolved.
+    /// Where the spec was read from (absolute), so relative paths in it can be resolved.
     public var specPath: String
+    /// What the format read from its section.
+    public var settings: any ModelSettings
+
+    public init(name: String, task: VisionTask, format: String, classes: [String], specPath: String, settings: any ModelSettings) {
+        self.name = name
+        self.task = task
+        self.format = format
+        self.classes = classes
+        self.specPath = specPath
+        self.settings = settings
+    }
 
     public var folder: URL { URL(fileURLWithPath: specPath).deletingLastPathComponent() }
 
-    public var modelURL: URL { folder.appendingPathComponent(file) }
+    /// The spec's path as messages show it (relative to the working directory when inside it).
+    public var shownPath: String { DisplayPath.of(URL(fileURLWithPath: specPath)) }
+
+    /// sha256 of the model's bytes, where the format knows them (files; a served model's pin).
+    public var sha256: String? { settings.sha256 }
+
+    /// How images become the model's input, for formats that preprocess pixels.
+    public var input: Input? {
+        get { (settings as? any PreprocessingSettings)?.input }
+        set {
+            guard let newValue, var preprocessing = settings as? any PreprocessingSettings else { return }
+            preprocessing.input = newValue
+            settings = preprocessing
+        }
+    }
+
+    /// The settings as the format's own type (a format's backend reads its section this way).
+    public func settings<Settings: ModelSettings>(as type: Settings.Type) -> Settings {
+        guard let settings = settings as? Settings else {
+            preconditionFailure("model spec '\(name)' has \(Swift.type(of: self.settings)) settings, not \(Settings.self)")
+        }
+        return settings
+    }
 
     /// Identity of what this spec computes, independent of where the files live: the model's
     /// sha256 plus every field that changes its outputs (input handling, output decoding,
-    /// classes). Used with the backend's version to key stored outcomes. Classifiers keep the
-    /// fields (and so the identities) they had before detection existed.
+    /// classes). Used with the backend's version to key stored outcomes. The fields are in the
+    /// order they had before formats read their own sections, so identities did not change.
     public var computationKey: String {
-        var fields: [String] = ["format=\(format.rawValue)", "sha256=\(sha256 ?? "")", "task=\(task.rawValue)"]
-        if let input {
-            fields += [
-                "size=\(input.width)x\(input.height)", "layout=\(input.layout.rawValue)",
-                "color=\(input.color.rawValue)", "resize=\(input.resize.rawValue)",
-                "interpolation=\(input.interpolation.rawValue)", "pad=\(input.padValue)",
-                "scale=\(input.scale)", "mean=\(input.mean)", "std=\(input.std)",
-            ]
-            if input.anchor != .center { fields.append("anchor=\(input.anchor.rawValue)") }
-        }
-        if let outputKind { fields.append("output=\(outputKind.rawValue)") }
-        if let decoding { fields.append("decoding=\(decoding.key)") }
-        if let cascade { fields.append("cascade=\(cascade.key)") }
-        if let postprocessing { fields.append("postprocess=\(postprocessing.key)") }
-        fields.append("classes=\(classes)")
-        return fields.joined(separator: ";")
+        (["format=\(format)", "sha256=\(sha256 ?? "")", "task=\(task.rawValue)"] + settings.computationFields
+            + ["classes=\(classes)"]).joined(separator: ";")
     }
+
+    /// The keys every spec has; the format's own keys come from `ModelFormat.keys`.
+    static let commonKeys = ["name", "task", "format", "classes"]
 
     /// Reads and checks a spec. Paths in messages are shown as given (`displayPath`).
     public static func load(_ url: URL, displayPath: String? = nil) throws -> ModelSpec {
         let shown = displayPath ?? url.path
         let document = try YAMLValue.load(url, displayPath: shown)
-        let top = try document.mapping("the model spec", allowed: [
-            "name", "task", "format", "file", "sha256", "input", "output", "cascade", "scenario_files", "postprocess", "classes",
-        ])
+        let top = try document.mapping("the model spec", allowed: nil)
         let task = VisionTask(rawValue: try top.required("task").choice("task", from: VisionTask.allCases.map(\.rawValue)))!
-        let format = Format(rawValue: try top.required("format").choice("format", from: Format.allCases.map(\.rawValue)))!
-        let file = try top.required("file").string("file")
-        guard !file.hasPrefix("/") else {
-            throw try top.required("file").error("file must be relative to the spec's folder")
+        let formatValue = try top.required("format")
+        let formats = Backends.formats
+        let formatName = try formatValue.choice("format", from: formats.map(\.name))
+        let format = formats.first { $0.name == formatName }!
+        guard format.tasks.contains(task) else {
+            let others = formats.filter { $0.tasks.contains(task) }.map(\.name)
+            throw formatValue.error("format '\(format.name)' is for \(format.tasks.map(\.rawValue).sorted().joined(separator: " and ")) models; "
+                                    + "\(task.rawValue) models use \(others.joined(separator: ", "))")
         }
-        var sha: String?
-        if let value = top["sha256"] {
-            let text = try value.string("sha256").lowercased()
-            guard text.count == 64, text.allSatisfy(\.isHexDigit) else { throw value.error("sha256 must be 64 hexadecimal digits") }
-            sha = text
-        } else if format != .predictions {
-            _ = try top.required("sha256")
+        // Keys of other formats are refused by name, not ignored.
+        let allowed = commonKeys + format.keys
+        for (key, value) in top.entries where !allowed.contains(key) {
+            let owners = formats.filter { $0.keys.contains(key) }.map(\.name)
+            if !owners.isEmpty {
+                throw value.error("'\(key)' belongs to format\(owners.count == 1 ? "" : "s") \(owners.joined(separator: ", ")), not to \(format.name)")
+            }
+            throw value.error("unknown key '\(key)' in the model spec" + Suggestion.hint(for: key, in: allowed))
         }
         let classes = try top.required("classes").strings("classes")
         guard !classes.isEmpty, Set(classes).count == classes.count else {
             throw try top.required("classes").error("classes must list each class once")
         }
-        /// Keys that belong to other formats or tasks are refused by name, not ignored.
-        func refuse(_ key: String, _ reason: String) throws {
-            if let value = top[key] { throw value.error("'\(key)' \(reason)") }
-        }
-        if task == .classification && format != .onnx {
-            throw try top.required("format").error("format '\(format.rawValue)' is for detection; classifiers are ONNX models")
-        }
-
-        var spec = ModelSpec(name: try top.required("name").string("name"), task: task, format: format, file: file,
-                             sha256: sha, input: nil, outputKind: nil, decoding: nil, cascade: nil, scenarioFiles: [:],
-                             postprocessing: nil, classes: classes, specPath: url.standardizedFileURL.path)
-        switch format {
-        case .onnx:
-            try refuse("cascade", "is for format cascade")
-            try refuse("scenario_files", "is for format predictions")
-            spec.input = try parseInput(try top.required("input"))
-            let output = try top.required("output").mapping("output", allowed: ["kind"] + DetectionDecoding.keys)
-            let kindValue = try output.required("kind")
-            let kinds: [OutputKind] = task == .classification ? [.logits, .probabilities] : [.detections]
-            let kind = OutputKind(rawValue: try kindValue.choice("kind", from: kinds.map(\.rawValue)))!
-            spec.outputKind = kind
-            if kind == .detections {
-                spec.decoding = try DetectionDecoding.parse(output, classes: classes.count)
-            } else if let extra = output.entries.first(where: { $0.key != "kind" }) {
-                throw extra.value.error("'\(extra.key)' is for detection outputs (kind: detections)")
-            }
-        case .cascade:
-            try refuse("input", "is for ONNX models (a cascade works on the grey image at its own size)")
-            try refuse("output", "is for ONNX models")
-            try refuse("scenario_files", "is for format predictions")
-            spec.cascade = try CascadeSettings.parse(try top.required("cascade"))
-            guard classes.count == 1 else {
-                throw try top.required("classes").error("a cascade detects one class; list exactly one")
-            }
-        case .predictions:
-            try refuse("input", "is for ONNX models")
-            try refuse("output", "is for ONNX models")
-            try refuse("cascade", "is for format cascade")
-            if let files = top["scenario_files"] {
-                for (scenario, value) in try files.mapping("scenario_files", allowed: nil).entries {
-                    do { _ = try Scenario(id: scenario) } catch let error as InputError { throw value.error(error.message) }
-                    let path = try value.string("the results file of '\(scenario)'")
-                    guard !path.hasPrefix("/") else { throw value.error("results files must be relative to the spec's folder") }
-                    spec.scenarioFiles[scenario] = path
-                }
-            }
-        }
-        if task == .detection {
-            spec.postprocessing = try DetectionPostprocessing.parse(top["postprocess"], format: format)
-        } else {
-            try refuse("postprocess", "is for detectors")
-        }
-        return spec
-    }
-
-    static func parseInput(_ inputValue: YAMLValue) throws -> Input {
-        let input = try inputValue.mapping("input", allowed: [
-            "width", "height", "layout", "color", "resize", "anchor", "interpolation", "pad_value", "scale", "mean", "std",
-        ])
-        let color = ColorOrder(rawValue: try input.required("color").choice("color", from: ColorOrder.allCases.map(\.rawValue)))!
-        let channels = color == .gray ? 1 : 3
-        func perChannel(_ key: String, default fallback: Double) throws -> [Double] {
-            guard let value = input[key] else { return Array(repeating: fallback, count: channels) }
-            let numbers: [Double]
-            if case .scalar = value.node { numbers = [try value.double(key)] } else { numbers = try value.doubles(key) }
-            if numbers.count == 1 { return Array(repeating: numbers[0], count: channels) }
-            guard numbers.count == channels else {
-                throw value.error("\(key) has \(numbers.count) values but color '\(color.rawValue)' has \(channels) channel(s)")
-            }
-            return numbers
-        }
-        let std = try perChannel("std", default: 1)
-        if std.contains(0) { throw try input.required("std").error("std must not be zero") }
-        let resize = ResizeMode(rawValue: try input.required("resize").choice("resize", from: ResizeMode.allCases.map(\.rawValue)))!
-        let anchor = try input["anchor"].map { value in
-            guard resize == .pad || resize == .letterbox else { throw value.error("'anchor' goes with resize pad or letterbox") }
-            return Anchor(rawValue: try value.choice("anchor", from: Anchor.allCases.map(\.rawValue)))!
-        } ?? .center
-        return Input(
-            width: try input.required("width").int("width", in: 1...16384),
-            height: try input.required("height").int("height", in: 1...16384),
-            layout: Layout(rawValue: try input["layout"]?.choice("layout", from: Layout.allCases.map(\.rawValue)) ?? "nchw")!,
-            color: color,
-            resize: resize,
-            anchor: anchor,
-            interpolation: Interpolation(rawValue: try input["interpolation"]?.choice("interpolation", from: Interpolation.allCases.map(\.rawValue)) ?? "linear")!,
-            padValue: try input["pad_value"]?.double("pad_value") ?? 0,
-            scale: try input["scale"]?.double("scale") ?? 1,
-            mean: try perChannel("mean", default: 0),
-            std: std)
+        let name = try top.required("name").string("name")
+        let specPath = url.standardizedFileURL.path
+        let section = ModelSpecSection(mapping: top, task: task, classes: classes, specPath: specPath)
+        return ModelSpec(name: name, task: task, format: format.name, classes: classes, specPath: specPath,
+                         settings: try format.settings(from: section))
     }
 }
 
-extension ModelSpec.Input {
-    /// The bridge's view of this section.
-    var preprocessing: cvb_preprocess {
-        var p = cvb_preprocess()
-        p.width = Int32(width)
-        p.height = Int32(height)
-        p.color_order = switch color {
-        case .gray: Int32(CVB_COLOR_GRAY)
-        case .rgb: Int32(CVB_COLOR_RGB)
-        case .bgr: Int32(CVB_COLOR_BGR)
-        }
-        p.resize_mode = switch resize {
-        case .stretch: Int32(CVB_RESIZE_STRETCH)
-        case .pad: Int32(CVB_RESIZE_PAD)
-        case .letterbox: Int32(CVB_RESIZE_LETTERBOX)
-        case .centerCrop: Int32(CVB_RESIZE_CENTER_CROP)
-        }
-        p.interpolation = switch interpolation {
-        case .linear: Int32(CVB_INTERP_LINEAR)
-        case .nearest: Int32(CVB_INTERP_NEAREST)
-        case .area: Int32(CVB_INTERP_AREA)
-        case .cubic: Int32(CVB_INTERP_CUBIC)
-        }
-        p.layout = layout == .nchw ? Int32(CVB_LAYOUT_NCHW) : Int32(CVB_LAYOUT_NHWC)
-        p.anchor = anchor == .center ? Int32(CVB_ANCHOR_CENTER) : Int32(CVB_ANCHOR_TOP_LEFT)
-        p.pad_value = padValue
-        p.scale = scale
-        let mean = mean + Array(repeating: 0, count: 3 - mean.count)
-        let std = std + Array(repeating: 1, count: 3 - std.count)
-        p.mean = (mean[0], mean[1], mean[2])
-        p.std = (std[0], std[1], std[2])
-        return p
+/// What a format read from its section of a model spec.
+public protocol ModelSettings: Sendable {
+    /// sha256 of the model's bytes, when the format has them.
+    var sha256: String? { get }
+    /// Every setting that changes the model's outputs, as `key=value` texts in a fixed order;
+    /// part of the model's identity (`ModelSpec.computationKey`).
+    var computationFields: [String] { get }
+}
+
+/// Settings of a format whose backend turns pixels into tensors with `ModelSpec.Input`.
+public protocol PreprocessingSettings: ModelSettings {
+    var input: ModelSpec.Input { get set }
+}
+
+/// A model file beside the spec: `file` (relative to the spec's folder) and its `sha256`.
+public struct ModelFile: Sendable, Hashable {
+    public var path: String
+    public var sha256: String?
+
+    /// Reads `file` and `sha256`; `sha256` is required unless `hashOptional`.
+    static func parse(_ section: ModelSpecSection, hashOptional: Bool = false) throws -> ModelFile {
+        let fileValue = try section.mapping.required("file")
+        let file = try fileValue.string("file")
+        guard !file.hasPrefix("/") else { throw fileValue.error("file must be relative to the spec's folder") }
+        return ModelFile(path: file, sha256: try section.sha256(required: !hashOptional))
     }
 
-    /// Where preprocessing puts the pixels of an image of `width` x `height` in the input.
-    func mapping(imageWidth: Int, imageHeight: Int) -> InputMapping {
-        var p = preprocessing
-        var m = InputMapping(scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, imageWidth: imageWidth, imageHeight: imageHeight)
-        let status = cvb_preprocess_mapping(Int32(imageWidth), Int32(imageHeight), &p, &m.scaleX, &m.scaleY, &m.offsetX, &m.offsetY)
-        precondition(status == 0, "preprocessing mapping of a checked spec")
-        return m
+    public func url(in spec: ModelSpec) -> URL { spec.folder.appendingPathComponent(path) }
+
+    /// Checks that the file exists and has the spec's sha256. `shown` names it in messages.
+    func check(in spec: ModelSpec, shown: String) throws {
+        let url = url(in: spec)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw InputError("\(shown): model file not found (named by \(spec.specPath))")
+        }
+        guard let expected = sha256 else { return }
+        let actual = try SHA256.hex(ofFile: url)
+        guard actual == expected else {
+            throw InputError("\(shown): sha256 is \(actual), but the model spec says \(expected); "
+                             + "the file changed — if that is intended, update sha256 in \(spec.specPath)")
+        }
     }
 }
 
-/// How preprocessing placed one image in a network's input (input = image × scale + offset,
-/// per axis), so detections can be mapped back.
-struct InputMapping {
-    var scaleX: Double, scaleY: Double, offsetX: Double, offsetY: Double
-    var imageWidth: Int, imageHeight: Int
+/// A model spec's top-level keys as a format reads them, with errors that name the file and
+/// line. Formats outside Vigil read their keys through the public accessors.
+public struct ModelSpecSection {
+    let mapping: YAMLMapping
+    public let task: VisionTask
+    public let classes: [String]
+    public let specPath: String
 
-    /// A box in the input's pixels as a box in the image's, clipped to the image; nil when
-    /// nothing of it is left.
-    func toImage(_ box: Box) -> Box? {
-        let x0 = (box.x - offsetX) / scaleX, y0 = (box.y - offsetY) / scaleY
-        let x1 = (box.x + box.width - offsetX) / scaleX, y1 = (box.y + box.height - offsetY) / scaleY
-        let left = min(max(x0, 0), Double(imageWidth)), right = min(max(x1, 0), Double(imageWidth))
-        let top = min(max(y0, 0), Double(imageHeight)), bottom = min(max(y1, 0), Double(imageHeight))
-        guard right > left, bottom > top else { return nil }
-        return Box(x: left, y: top, width: right - left, height: bottom - top)
+    public var folder: URL { URL(fileURLWithPath: specPath).deletingLastPathComponent() }
+
+    public func has(_ key: String) -> Bool { mapping[key] != nil }
+
+    public func string(_ key: String) throws -> String? { try mapping[key]?.string(key) }
+
+    public func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? { try mapping[key]?.int(key, in: range) }
+
+    public func double(_ key: String) throws -> Double? { try mapping[key]?.double(key) }
+
+    public func bool(_ key: String) throws -> Bool? {
+        guard let value = mapping[key] else { return nil }
+        guard let flag = value.node.bool else { throw value.error("\(key) must be true or false") }
+        return flag
     }
-}
 
-/// How a cascade classifier is run (OpenCV's `detectMultiScale` parameters).
-///
-/// ```yaml
-/// cascade:
-///   scale_factor: 1.1         # image shrink between scales (> 1)
-///   min_neighbors: 1          # raw windows an object needs; each box's score is its count
-///   min_size: 24              # smallest object side in pixels (default: the cascade's window)
-///   max_size: 0               # largest object side (0: no limit)
-///   equalize_histogram: true  # cv::equalizeHist on the grey image first (default true)
-/// ```
-/// Cascades give no probabilities: a box's score is the number of raw detection windows OpenCV
-/// grouped into it. A low `min_neighbors` keeps weak boxes so that precision–recall curves
-/// (AP) have a range of scores; the suite's `score_threshold` then sets the operating point, so
-/// `score_threshold: 3` reports what `min_neighbors: 3` would detect.
-public struct CascadeSettings: Sendable, Hashable, Codable {
-    public var scaleFactor: Double
-    public var minNeighbors: Int
-    public var minSize: Int
-    public var maxSize: Int
-    public var equalizeHistogram: Bool
+    /// An error about `key` (or the spec, when the key is absent), naming the file and line.
+    public func error(_ key: String, _ message: String) -> InputError {
+        (mapping[key] ?? mapping.owner).error(message)
+    }
 
-    var key: String { "\(scaleFactor),\(minNeighbors),\(minSize),\(maxSize),\(equalizeHistogram)" }
-
-    static func parse(_ value: YAMLValue) throws -> CascadeSettings {
-        let m = try value.mapping("cascade", allowed: ["scale_factor", "min_neighbors", "min_size", "max_size", "equalize_histogram"])
-        let scale = try m["scale_factor"]?.double("scale_factor") ?? 1.1
-        guard scale > 1, scale <= 4 else { throw try m.required("scale_factor").error("scale_factor must be above 1 (and at most 4), e.g. 1.1") }
-        let equalize: Bool
-        if let flag = m["equalize_histogram"] {
-            guard let bool = flag.node.bool else { throw flag.error("equalize_histogram must be true or false") }
-            equalize = bool
-        } else {
-            equalize = true
+    /// `sha256`, lower-cased and checked to be 64 hexadecimal digits.
+    func sha256(required: Bool) throws -> String? {
+        guard let value = mapping["sha256"] else {
+            if required { _ = try mapping.required("sha256") }
+            return nil
         }
-        return CascadeSettings(scaleFactor: scale,
-                               minNeighbors: try m["min_neighbors"]?.int("min_neighbors", in: 0...1000) ?? 1,
-                               minSize: try m["min_size"]?.int("min_size", in: 0...100_000) ?? 0,
-                               maxSize: try m["max_size"]?.int("max_size", in: 0...100_000) ?? 0,
-                               equalizeHistogram: equalize)
-    }
-}
-
-/// What is done to a detector's boxes before they are scored, the same for baseline and
-/// candidate because it lives in the shared backend:
-/// 1. boxes scoring below `min_score` are dropped;
-/// 2. class-wise non-maximum suppression: within a class, in descending score order, a box is
-///    dropped when its IoU with a kept box exceeds `nms_iou` (continuous coordinates, no "+1");
-/// 3. at most `max_detections` boxes per image are kept, highest scores first.
-///
-/// ```yaml
-/// postprocess: {min_score: 0.01, nms_iou: 0.45, max_detections: 100}
-/// ```
-/// Defaults: ONNX detectors `min_score` 0.01, `nms_iou` 0.45, `max_detections` 100; cascades
-/// and predictions files no NMS (they arrive grouped) and no score floor, `max_detections`
-/// unlimited.
-public struct DetectionPostprocessing: Sendable, Hashable, Codable {
-    public var minScore: Double?
-    public var nmsIoU: Double?
-    public var maxDetections: Int?
-
-    public init(minScore: Double? = nil, nmsIoU: Double? = nil, maxDetections: Int? = nil) {
-        self.minScore = minScore
-        self.nmsIoU = nmsIoU
-        self.maxDetections = maxDetections
+        let text = try value.string("sha256").lowercased()
+        guard text.count == 64, text.allSatisfy(\.isHexDigit) else { throw value.error("sha256 must be 64 hexadecimal digits") }
+        return text
     }
 
-    var key: String { "\(minScore.map { "\($0)" } ?? "-"),\(nmsIoU.map { "\($0)" } ?? "-"),\(maxDetections.map { "\($0)" } ?? "-")" }
-
-    static func parse(_ value: YAMLValue?, format: ModelSpec.Format) throws -> DetectionPostprocessing {
-        var result = format == .onnx ? DetectionPostprocessing(minScore: 0.01, nmsIoU: 0.45, maxDetections: 100)
-                                     : DetectionPostprocessing(minScore: nil, nmsIoU: nil, maxDetections: nil)
-        guard let value else { return result }
-        let m = try value.mapping("postprocess", allowed: ["min_score", "nms_iou", "max_detections"])
-        if let v = m["min_score"] { result.minScore = try v.double("min_score") }
-        if let v = m["nms_iou"] {
-            let iou = try v.double("nms_iou")
-            guard iou > 0, iou <= 1 else { throw v.error("nms_iou must be in (0, 1], e.g. 0.45") }
-            result.nmsIoU = iou
-        }
-        if let v = m["max_detections"] { result.maxDetections = try v.int("max_detections", in: 1...100_000) }
-        return result
+    /// Refuses `key` when present, saying why.
+    func refuse(_ key: String, _ reason: String) throws {
+        if let value = mapping[key] { throw value.error("'\(key)' \(reason)") }
     }
 }

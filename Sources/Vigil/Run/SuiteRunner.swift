@@ -78,7 +78,7 @@ public struct SuiteRunner: Sendable {
 
     /// Loads and checks everything the run needs: golden set (verified), model specs, models,
     /// class lists, the metrics and classes named by conditions. Throws `InputError`s.
-    public func prepare() throws -> Prepared {
+    public func prepare() async throws -> Prepared {
         let goldenSet = try GoldenSet.load(suite.goldenSet)
         let verification = goldenSet.verify()
         guard verification.isValid else { throw InputError(verification.refusal) }
@@ -105,7 +105,7 @@ public struct SuiteRunner: Sendable {
             }
         }
         let indices = try Self.sampleIndices(suite.scenarios, goldenSet, suitePath: suite.path)
-        func backend(_ url: URL, _ role: ModelRole) throws -> any InferenceBackend {
+        func backend(_ url: URL, _ role: ModelRole) async throws -> any InferenceBackend {
             let shown = DisplayPath.of(url)
             let spec = try ModelSpec.load(url, displayPath: shown)
             guard spec.task == goldenSet.task else {
@@ -122,28 +122,29 @@ public struct SuiteRunner: Sendable {
                     throw InputError("\(shown): the \(role.rawValue) model does not detect \(absent.map { "'\($0)'" }.joined(separator: ", ")) of golden set '\(goldenSet.name)' (its classes: \(spec.classes.joined(separator: ", ")))")
                 }
             }
-            let made = try Backends.make(spec, displayPath: DisplayPath.of(spec.modelURL))
+            let made = try await Backends.make(spec)
             return try made.prepared(for: goldenSet, scenarios: suite.scenarios, sampleIndices: indices)
         }
         func info(_ backend: any InferenceBackend) -> ModelInfo {
-            ModelInfo(name: backend.spec.name, spec: DisplayPath.of(URL(fileURLWithPath: backend.spec.specPath)),
+            ModelInfo(name: backend.spec.name, spec: backend.spec.shownPath,
                       sha256: backend.spec.sha256 ?? "", identity: backend.identity)
         }
-        let candidate = try backend(suite.candidate, .candidate)
+        let candidate = try await backend(suite.candidate, .candidate)
         if let stored = options.storedBaseline {
             return Prepared(goldenSet: goldenSet, baselineBackend: nil, candidateBackend: candidate,
                             baselineInfo: stored.model, candidateInfo: info(candidate), sampleIndices: indices)
         }
-        let baseline = try backend(suite.baseline, .baseline)
+        let baseline = try await backend(suite.baseline, .baseline)
         return Prepared(goldenSet: goldenSet, baselineBackend: baseline, candidateBackend: candidate,
                         baselineInfo: info(baseline), candidateInfo: info(candidate), sampleIndices: indices)
     }
 
     /// Runs the suite. Pass the result of `prepare()` when it was already called (for example to
     /// record the run as started only once its inputs are known to be valid).
-    public func run(prepared: Prepared? = nil, cache: (any OutcomeCache)? = nil) async throws -> RunResult {
+    public func run(prepared given: Prepared? = nil, cache: (any OutcomeCache)? = nil) async throws -> RunResult {
         let started = Date()
-        let prepared = try prepared ?? prepare()
+        let prepared: Prepared
+        if let given { prepared = given } else { prepared = try await prepare() }
         let goldenSet = prepared.goldenSet
         let sampleIDs = prepared.sampleIndices.map { $0.map { goldenSet.samples[$0].id } }
 
@@ -344,10 +345,10 @@ public struct SuiteRunner: Sendable {
                             ModelInput(image: try Self.scenarioImage(sample, item.scenario, goldenSet: goldenSet, seed: seed),
                                        sampleID: sample.id, scenarioID: item.scenario.id)
                         }
-                        let candidateOutcomes = try Self.predict(candidate, prepared.candidateBackend, inputs, samples, goldenSet)
+                        let candidateOutcomes = try await Self.predict(candidate, prepared.candidateBackend, inputs, samples, goldenSet)
                         var baselineOutcomes: ScenarioOutcomes?
                         if item.runBaseline, let baseline, let backend = prepared.baselineBackend {
-                            baselineOutcomes = try Self.predict(baseline, backend, inputs, samples, goldenSet)
+                            baselineOutcomes = try await Self.predict(baseline, backend, inputs, samples, goldenSet)
                         }
                         produced.append((itemIndex, baselineOutcomes, candidateOutcomes))
                         let count = samples.count * (item.runBaseline ? 2 : 1)
@@ -392,11 +393,11 @@ public struct SuiteRunner: Sendable {
     /// into outcomes. Detections of classes the golden set does not have are dropped; the
     /// others are renumbered to the golden set's class order.
     private static func predict(_ worker: any InferenceWorker, _ backend: any InferenceBackend, _ inputs: [ModelInput],
-                                _ samples: [Sample], _ goldenSet: GoldenSet) throws -> ScenarioOutcomes {
+                                _ samples: [Sample], _ goldenSet: GoldenSet) async throws -> ScenarioOutcomes {
         var predictions: [Prediction] = []
         let maxBatch = backend.maxBatchSize
         for start in stride(from: 0, to: inputs.count, by: maxBatch) {
-            predictions += try worker.predict(Array(inputs[start..<min(start + maxBatch, inputs.count)]))
+            predictions += try await worker.predict(Array(inputs[start..<min(start + maxBatch, inputs.count)]))
         }
         switch goldenSet.task {
         case .classification:

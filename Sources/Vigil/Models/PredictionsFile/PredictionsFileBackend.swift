@@ -20,6 +20,41 @@ import Foundation
 /// The spec's `file` holds the results on the clean images; results on a scenario's images
 /// (exported with `vigil corrupt`) go in `scenario_files`, keyed by scenario id. A suite
 /// scenario without a results file is refused before the run starts.
+public struct PredictionsFileSpec: ModelSettings, Hashable {
+    /// The clean images' results file, and its sha256 when the spec pins it.
+    public var file: ModelFile
+    /// Results files of scenario images, by scenario id.
+    public var scenarioFiles: [String: String]
+    public var postprocessing: DetectionPostprocessing
+
+    public var sha256: String? { file.sha256 }
+    public var computationFields: [String] { ["postprocess=\(postprocessing.key)"] }
+}
+
+struct PredictionsFileFormat: ModelFormat {
+    let name = "predictions"
+    let tasks: Set<VisionTask> = [.detection]
+    let keys = ["file", "sha256", "scenario_files", "postprocess"]
+
+    func settings(from section: ModelSpecSection) throws -> any ModelSettings {
+        var scenarioFiles: [String: String] = [:]
+        if let files = section.mapping["scenario_files"] {
+            for (scenario, value) in try files.mapping("scenario_files", allowed: nil).entries {
+                do { _ = try Scenario(id: scenario) } catch let error as InputError { throw value.error(error.message) }
+                let path = try value.string("the results file of '\(scenario)'")
+                guard !path.hasPrefix("/") else { throw value.error("results files must be relative to the spec's folder") }
+                scenarioFiles[scenario] = path
+            }
+        }
+        return PredictionsFileSpec(file: try ModelFile.parse(section, hashOptional: true), scenarioFiles: scenarioFiles,
+                                   postprocessing: try DetectionPostprocessing.parse(section, defaults: DetectionPostprocessing())!)
+    }
+
+    func backend(for spec: ModelSpec, displayPath: String?) async throws -> any InferenceBackend {
+        try PredictionsFileBackend(spec: spec)
+    }
+}
+
 public struct PredictionsFileBackend: InferenceBackend {
     public static let version = "predictions-file/1"
 
@@ -32,9 +67,13 @@ public struct PredictionsFileBackend: InferenceBackend {
     /// Per scenario id, the file's path as shown in messages.
     let files: [String: String]
 
+    let postprocessing: DetectionPostprocessing
+
     public init(spec: ModelSpec) throws {
-        var files = ["clean": spec.file]
-        for (scenario, path) in spec.scenarioFiles { files[scenario] = path }
+        var section = spec.settings(as: PredictionsFileSpec.self)
+        postprocessing = section.postprocessing
+        var files = ["clean": section.file.path]
+        for (scenario, path) in section.scenarioFiles { files[scenario] = path }
         var hashes: [String] = []
         var results: [String: [String: [Detection]]] = [:]
         var shown: [String: String] = [:]
@@ -45,7 +84,7 @@ public struct PredictionsFileBackend: InferenceBackend {
                 throw InputError("\(display): results file not found (named by \(spec.specPath) for scenario '\(scenario)')")
             }
             let hash = try SHA256.hex(ofFile: url)
-            if scenario == "clean", let expected = spec.sha256, expected != hash {
+            if scenario == "clean", let expected = section.sha256, expected != hash {
                 throw InputError("\(display): sha256 is \(hash), but the model spec says \(expected); the file changed — if that is intended, update sha256 in \(spec.specPath)")
             }
             hashes.append("\(scenario)=\(hash)")
@@ -53,8 +92,9 @@ public struct PredictionsFileBackend: InferenceBackend {
             shown[scenario] = display
         }
         var resolved = spec
-        if resolved.sha256 == nil {
-            resolved.sha256 = String(hashes.first { $0.hasPrefix("clean=") }!.dropFirst("clean=".count))
+        if section.file.sha256 == nil {
+            section.file.sha256 = String(hashes.first { $0.hasPrefix("clean=") }!.dropFirst("clean=".count))
+            resolved.settings = section
         }
         self.spec = resolved
         self.results = results
@@ -190,8 +230,7 @@ public struct PredictionsFileBackend: InferenceBackend {
         guard let resolvedResults else {
             preconditionFailure("PredictionsFileBackend.prepared(for:scenarios:sampleIndices:) resolves the results before a run")
         }
-        return PredictionsFileWorker(results: resolvedResults, postprocessing: spec.postprocessing ?? DetectionPostprocessing(),
-                                     name: spec.name)
+        return PredictionsFileWorker(results: resolvedResults, postprocessing: postprocessing, name: spec.name)
     }
 }
 
