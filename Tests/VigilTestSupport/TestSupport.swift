@@ -35,19 +35,6 @@ public func inputError(_ body: () throws -> Void, sourceLocation: SourceLocation
 }
 
 /// `inputError` for asynchronous work (backends that are made or run asynchronously).
-public func inputError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> String {
-    do {
-        try await body()
-        Issue.record("expected an InputError, nothing was thrown", sourceLocation: sourceLocation)
-    } catch let error as InputError {
-        return error.message
-    } catch {
-        Issue.record("expected an InputError, got \(error)", sourceLocation: sourceLocation)
-    }
-    return ""
-}
-
-
 public func asyncInputError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> String {
     do {
         try await body()

@@ -125,7 +125,7 @@ struct ServedModelTests {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = ModelServer.url!
-        let unknown = await inputError { _ = try await Backends.make(ModelSpec.load(servedSpec(like: "Models/mnist-cnn/model.yaml", model: "mnist-cnnn", in: folder))) }
+        let unknown = await asyncInputError { _ = try await Backends.make(ModelSpec.load(servedSpec(like: "Models/mnist-cnn/model.yaml", model: "mnist-cnnn", in: folder))) }
         #expect(unknown.hasPrefix("\(url) model 'mnist-cnnn': the server has no such model (it serves: "), "\(unknown)")
         #expect(unknown.contains("mnist-cnn,"))
 
@@ -133,14 +133,14 @@ struct ServedModelTests {
         let spec = try servedSpec(like: "Models/mnist-cnn/model.yaml", model: "mnist-cnn", in: folder)
         try String(contentsOf: spec, encoding: .utf8).replacingOccurrences(of: "width: 28", with: "width: 32")
             .write(to: spec, atomically: true, encoding: .utf8)
-        let shape = await inputError { _ = try await Backends.make(ModelSpec.load(spec)) }
+        let shape = await asyncInputError { _ = try await Backends.make(ModelSpec.load(spec)) }
         #expect(shape == "\(url) model 'mnist-cnn': the server's input 'input' is ?×1×28×28, but the spec's input is 1×1×28×32 (nchw, width 32, height 28, color gray); make the spec's input section match the model")
 
         // Nothing listens on the discard port of loopback.
         let closed = try servedSpec(like: "Models/mnist-cnn/model.yaml", model: "mnist-cnn", extra: "retries: 1", in: folder)
         try String(contentsOf: closed, encoding: .utf8).replacingOccurrences(of: "${VIGIL_KSERVE_URL}", with: "http://127.0.0.1:9")
             .write(to: closed, atomically: true, encoding: .utf8)
-        let unreachable = await inputError { _ = try await Backends.make(ModelSpec.load(closed)) }
+        let unreachable = await asyncInputError { _ = try await Backends.make(ModelSpec.load(closed)) }
         #expect(unreachable == "http://127.0.0.1:9 model 'mnist-cnn': cannot reach the model server (connection refused; 2 attempts); start it, or fix 'url' in the spec")
 
         let unset = try servedSpec(like: "Models/mnist-cnn/model.yaml", model: "mnist-cnn", in: folder)

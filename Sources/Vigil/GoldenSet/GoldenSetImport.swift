@@ -133,15 +133,7 @@ public enum GoldenSetImport {
     static func sampleID(_ relativePath: String) -> String { (relativePath as NSString).deletingPathExtension }
 
     static func imageFiles(in folder: URL) -> [String] {
-        let root = folder.standardizedFileURL.path
-        var found: [String] = []
-        let walker = FileManager.default.enumerator(at: folder.standardizedFileURL, includingPropertiesForKeys: [.isRegularFileKey],
-                                                    options: [.skipsHiddenFiles])
-        while let url = walker?.nextObject() as? URL {
-            guard ScenarioExport.imageExtensions.contains(url.pathExtension.lowercased()) else { continue }
-            found.append(String(url.standardizedFileURL.path.dropFirst(root.count + 1)))
-        }
-        return found.sorted()
+        allFiles(in: folder).filter { ScenarioExport.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
     }
 
     static func prepareOutput(_ output: URL) throws {
