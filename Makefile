@@ -67,3 +67,4 @@ bench: build
 	  cp Benchmarks/requirements-corruptions.txt .build-bench/venv/requirements-corruptions.txt; \
 	fi
 	.build-bench/venv/bin/python Benchmarks/corruptions.py
+	.build-bench/venv/bin/python Benchmarks/scenarios.py

@@ -46,7 +46,13 @@ cv::Mat gaussian_noise(const cv::Mat &image, int severity, Random &random) {
 
 cv::Mat shot_noise(const cv::Mat &image, int severity, Random &random) {
     const double photons = kShotNoise[severity - 1];
-    return map_values(image, [photons, &random](double x) { return random.poisson(x * photons) / photons; });
+    // x is one of 256 values v / 255: the draw's parameters are computed once per value.
+    std::vector<Random::PoissonParameters> means;
+    means.reserve(256);
+    for (int v = 0; v < 256; ++v) means.emplace_back(v / 255.0 * photons);
+    return map_values(image, [photons, &random, &means](double x) {
+        return random.poisson(means[size_t(std::lround(x * 255.0))]) / photons;
+    });
 }
 
 /// scikit-image's random_noise(mode='s&p'): each value independently is replaced with
@@ -147,44 +153,6 @@ cv::Mat jpeg_compression(const cv::Mat &image, int severity, Random &) {
     return cv::imdecode(encoded, image.channels() == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
 }
 
-/// One axis of Pillow's BOX resampling (its `precompute_coeffs` and 8-bit fixed point): output
-/// pixel i averages the input pixels whose centres fall inside its box (equal weights, no
-/// partial pixels, unlike an area average).
-struct PillowBoxAxis {
-    static constexpr int kPrecisionBits = 22;
-    std::vector<int> first;
-    std::vector<std::vector<int32_t>> weights;
-
-    PillowBoxAxis(int inSize, int outSize) {
-        const double scale = double(inSize) / outSize;
-        const double filterScale = std::max(scale, 1.0);
-        const double support = 0.5 * filterScale;
-        for (int i = 0; i < outSize; ++i) {
-            const double centre = (i + 0.5) * scale;
-            const int lo = std::max(int(centre - support + 0.5), 0);
-            const int hi = std::min(int(centre + support + 0.5), inSize);
-            std::vector<double> w;
-            double total = 0;
-            for (int x = lo; x < hi; ++x) {
-                const double t = (x - centre + 0.5) / filterScale;
-                w.push_back(t > -0.5 && t <= 0.5 ? 1.0 : 0.0);
-                total += w.back();
-            }
-            std::vector<int32_t> fixed;
-            for (double v : w) fixed.push_back(int32_t(0.5 + (total != 0 ? v / total : v) * (1 << kPrecisionBits)));
-            first.push_back(lo);
-            weights.push_back(fixed);
-        }
-    }
-
-    uint8_t sample(const uint8_t *values, size_t stride, int i) const {
-        int64_t sum = int64_t(1) << (kPrecisionBits - 1);
-        const auto &w = weights[size_t(i)];
-        for (size_t k = 0; k < w.size(); ++k) sum += int64_t(values[(size_t(first[size_t(i)]) + k) * stride]) * w[k];
-        return uint8_t(std::clamp<int64_t>(sum >> kPrecisionBits, 0, 255));
-    }
-};
-
 /// Pillow's NEAREST resize positions: the source index of each output pixel, from a position
 /// that starts at half a step and is accumulated step by step, as Pillow does.
 std::vector<int> pillow_nearest(int inSize, int outSize) {
@@ -201,27 +169,21 @@ cv::Mat pixelate(const cv::Mat &image, int severity, Random &) {
     const double factor = kPixelate[severity - 1];
     const int channels = image.channels();
     const int smallCols = std::max(1, int(image.cols * factor)), smallRows = std::max(1, int(image.rows * factor));
-    const PillowBoxAxis horizontal(image.cols, smallCols), vertical(image.rows, smallRows);
-    cv::Mat narrow(image.rows, smallCols, image.type()), reduced(smallRows, smallCols, image.type());
-    for (int y = 0; y < image.rows; ++y) {
-        for (int x = 0; x < smallCols; ++x) {
-            for (int c = 0; c < channels; ++c) {
-                narrow.ptr<uint8_t>(y)[x * channels + c] = horizontal.sample(image.ptr<uint8_t>(y) + c, size_t(channels), x);
-            }
-        }
-    }
-    for (int y = 0; y < smallRows; ++y) {
-        for (int i = 0; i < smallCols * channels; ++i) {
-            reduced.ptr<uint8_t>(y)[i] = vertical.sample(narrow.ptr<uint8_t>(0) + i, narrow.step, y);
-        }
-    }
+    const cv::Mat reduced = pillow_resize(image, smallCols, smallRows, CVB_INTERP_AREA);
     const auto columns = pillow_nearest(smallCols, image.cols), rows = pillow_nearest(smallRows, image.rows);
     cv::Mat out(image.size(), image.type());
+    const size_t width = size_t(image.cols) * channels;
     for (int y = 0; y < image.rows; ++y) {
-        const uint8_t *in = reduced.ptr<uint8_t>(rows[size_t(y)]);
         uint8_t *dst = out.ptr<uint8_t>(y);
+        // Consecutive output rows from the same source row are the same row.
+        if (y > 0 && rows[size_t(y)] == rows[size_t(y - 1)]) {
+            std::memcpy(dst, out.ptr<uint8_t>(y - 1), width);
+            continue;
+        }
+        const uint8_t *in = reduced.ptr<uint8_t>(rows[size_t(y)]);
         for (int x = 0; x < image.cols; ++x) {
-            std::copy_n(in + columns[size_t(x)] * channels, channels, dst + x * channels);
+            const uint8_t *p = in + size_t(columns[size_t(x)]) * channels;
+            for (int c = 0; c < channels; ++c) dst[size_t(x) * channels + c] = p[c];
         }
     }
     return out;

@@ -55,6 +55,18 @@ int cvb_net_forward(cvb_net *net, const float *input, const int *shape, float *o
     });
 }
 
+int cvb_net_memory(cvb_net *net, const int *shape, size_t *weights, size_t *blobs, cvb_error *error) {
+    return guarded<int>(error, -1, [&]() -> int {
+        if (net == nullptr) throw BridgeError("no network");
+        const cv::dnn::MatShape input(shape, shape + 4);
+        size_t w = 0, b = 0;
+        net->net.getMemoryConsumption(input, w, b);
+        *weights = w;
+        *blobs = b;
+        return 0;
+    });
+}
+
 int cvb_net_forward_outputs(cvb_net *net, const float *input, const int *shape, float *output,
                             size_t capacity, int *shapes, int max_outputs, int *output_count,
                             size_t *total, cvb_error *error) {

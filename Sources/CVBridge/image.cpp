@@ -1,5 +1,10 @@
 #include "guarded.hpp"
 
+#include <climits>  // also defines __GLIBC__ where it applies
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -18,6 +23,13 @@ const bool openCVLogSilenced = [] {
 extern "C" {
 
 const char *cvb_opencv_version(void) { return CV_VERSION; }
+
+void cvb_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
+#endif
+}
 
 void cvb_set_num_threads(int threads) {
     try {

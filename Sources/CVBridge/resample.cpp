@@ -120,6 +120,23 @@ void horizontal(const cv::Mat &src, cv::Mat &dst, int row0, const Coefficients &
     for (int y = 0; y < dst.rows; ++y) {
         const uint8_t *in = src.ptr<uint8_t>(row0 + y);
         uint8_t *out = dst.ptr<uint8_t>(y);
+        if (channels == 3) {
+            // Colour images: the three sums share one pass over the taps (same arithmetic).
+            for (int xx = 0; xx < dst.cols; ++xx) {
+                const int32_t *k = &c.weights[size_t(xx) * c.taps];
+                const uint8_t *window = in + size_t(c.first[xx]) * 3;
+                int32_t b = 1 << (kPrecisionBits - 1), g = b, r = b;
+                for (int x = 0; x < c.count[xx]; ++x, window += 3) {
+                    b += int32_t(window[0]) * k[x];
+                    g += int32_t(window[1]) * k[x];
+                    r += int32_t(window[2]) * k[x];
+                }
+                out[xx * 3] = clip8(b);
+                out[xx * 3 + 1] = clip8(g);
+                out[xx * 3 + 2] = clip8(r);
+            }
+            continue;
+        }
         for (int xx = 0; xx < dst.cols; ++xx) {
             const int32_t *k = &c.weights[size_t(xx) * c.taps];
             const uint8_t *window = in + size_t(c.first[xx]) * channels;

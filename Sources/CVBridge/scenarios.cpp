@@ -2,20 +2,36 @@
 //
 // Determinism: every random draw comes from a generator seeded by the caller, draws happen in a
 // fixed order (row-major, channel-interleaved), and low light, motion blur and occlusion use
-// plain scalar C++ (no OpenCV SIMD kernels whose rounding can depend on the CPU), so the same
-// input, parameters and seed give byte-identical output.
+// plain C++ with integer or fixed-order float arithmetic (no OpenCV SIMD kernels whose rounding
+// can depend on the CPU, no fused multiply-adds, no libm in low light), so the same input,
+// parameters and seed give byte-identical output; see SCENARIOS.md for what remains.
 #include "transforms.hpp"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
 
 using namespace cvbridge;
 
 namespace {
 
-double srgb_to_linear(double v) {
-    return v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4);
+/// x^2.4 for x in (0, 1] as x² · (x²)^(1/5), the fifth root by Newton's iteration from 1 (which
+/// approaches the root from above), a fixed number of steps: only IEEE-exact operations, so
+/// every machine gets the same bits, where libm's pow may differ in the last one between CPUs
+/// (glibc picks its FMA or plain variant at run time). Within an ulp or two of pow.
+double power_2_4(double x) {
+    const double square = x * x;
+    double root = 1;
+    for (int step = 0; step < 64; ++step) {
+        const double fourth = (root * root) * (root * root);
+        root = (4 * root + square / fourth) / 5;
+    }
+    return square * root;
 }
 
-double linear_to_srgb(double l) {
-    return l <= 0.0031308 ? 12.92 * l : 1.055 * std::pow(l, 1.0 / 2.4) - 0.055;
+double srgb_to_linear(double v) {
+    return v <= 0.04045 ? v / 12.92 : power_2_4((v + 0.055) / 1.055);
 }
 
 uint8_t to_byte(double v) {
@@ -30,6 +46,74 @@ int reflect101(int i, int n) {
         if (i >= n) i = 2 * n - 2 - i;
     }
     return i;
+}
+
+/// Everything low light computes that depends on its setting, not on the image: the
+/// photo-electron count's distribution per channel and 8-bit value, and the re-encoding's
+/// quantisation. Re-encoding quantises sRGB(signal) to `levels` steps: step q is taken when the
+/// signal reaches the linear light of (q - 1/2) / levels, so a search among those thresholds
+/// (in electrons) replaces a pow per value, and each step's byte is precomputed.
+struct LowLightSensor {
+    int levels = 0;
+    std::vector<PoissonTable> counts;    // [channel * 256 + value]
+    std::vector<double> thresholds;      // levels of them, increasing
+    std::vector<uint8_t> bytes;          // levels + 1
+    // Whole electrons to the number of thresholds at or below them: the search for a signal
+    // starts there and moves at most a few steps (thresholds are about 0.3 electrons apart at
+    // their densest).
+    std::vector<uint16_t> stepsBelow;
+
+    LowLightSensor(int channels, const std::array<double, 3> &light, double full_well, int bits) : levels((1 << bits) - 1) {
+        std::array<double, 256> linear{};
+        for (int v = 0; v < 256; ++v) linear[size_t(v)] = srgb_to_linear(v / 255.0);
+        thresholds.resize(size_t(levels));
+        bytes.resize(size_t(levels) + 1);
+        for (int q = 1; q <= levels; ++q) thresholds[size_t(q - 1)] = srgb_to_linear((q - 0.5) / levels) * full_well;
+        for (int q = 0; q <= levels; ++q) bytes[size_t(q)] = to_byte(double(q) / levels * 255.0);
+        stepsBelow.resize(size_t(std::ceil(thresholds.back())) + 1);
+        for (size_t e = 0; e < stepsBelow.size(); ++e) {
+            stepsBelow[e] = uint16_t(std::upper_bound(thresholds.begin(), thresholds.end(), double(e)) - thresholds.begin());
+        }
+        counts.reserve(size_t(channels) * 256);
+        for (int c = 0; c < channels; ++c) {
+            for (int v = 0; v < 256; ++v) counts.emplace_back(linear[size_t(v)] * light[size_t(c)] * full_well);
+        }
+    }
+
+    /// The re-encoded byte of a signal of `electrons`.
+    uint8_t encode(double electrons) const {
+        if (electrons < 0) return bytes[0];
+        if (electrons >= double(stepsBelow.size())) return bytes[size_t(levels)];
+        size_t step = stepsBelow[size_t(electrons)];
+        while (step < size_t(levels) && thresholds[step] <= electrons) ++step;
+        return bytes[step];
+    }
+
+    /// Built once per setting and shared by every image and worker: a run transforms thousands
+    /// of images at one severity, and building the tables per image cost several times the
+    /// transform itself on 20×20 digits. At most 64 settings are kept.
+    static std::shared_ptr<const LowLightSensor> shared(int channels, const std::array<double, 3> &light, double full_well,
+                                                        int bits) {
+        using Key = std::tuple<int, double, double, double, double, int>;
+        static std::mutex mutex;
+        static std::map<Key, std::shared_ptr<const LowLightSensor>> cache;
+        const Key key{channels, light[0], light[1], light[2], full_well, bits};
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (auto found = cache.find(key); found != cache.end()) return found->second;
+        }
+        auto sensor = std::make_shared<const LowLightSensor>(channels, light, full_well, bits);
+        std::lock_guard<std::mutex> lock(mutex);
+        if (cache.size() >= 64) cache.clear();
+        cache.emplace(key, sensor);
+        return sensor;
+    }
+};
+
+/// sum[i] += weight * in[i] over a row: a loop the compiler vectorises; each element's
+/// additions happen in the caller's tap order, so vectorising does not change the result.
+void accumulate_row(float *__restrict sum, const uint8_t *__restrict in, float weight, size_t count) {
+    for (size_t i = 0; i < count; ++i) sum[i] += weight * float(in[i]);
 }
 
 struct Tap {
@@ -82,6 +166,17 @@ void cvb_random_uniform(uint64_t seed, double *out, size_t count) {
     for (size_t i = 0; i < count; ++i) out[i] = random.uniform();
 }
 
+void cvb_random_normal(uint64_t seed, double *out, size_t count) {
+    Random random(seed);
+    for (size_t i = 0; i < count; ++i) out[i] = random.normal();
+}
+
+void cvb_random_poisson(uint64_t seed, double mean, int *out, size_t count) {
+    Random random(seed);
+    const PoissonTable table(mean);
+    for (size_t i = 0; i < count; ++i) out[i] = table.sample(random);
+}
+
 cvb_image *cvb_low_light(const cvb_image *image, double exposure, const double *channel_gains,
                          double full_well, double read_noise, int bits, uint64_t seed, cvb_error *error) {
     return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
@@ -103,20 +198,17 @@ cvb_image *cvb_low_light(const cvb_image *image, double exposure, const double *
                 for (int c = 0; c < 3; ++c) light[c] = exposure * channel_gains[c];
             }
         }
-        std::array<double, 256> linear{};
-        for (int v = 0; v < 256; ++v) linear[v] = srgb_to_linear(v / 255.0);
-        const double levels = double((1 << bits) - 1);
+        const auto sensor = LowLightSensor::shared(channels, light, full_well, bits);
         Random random(seed);
         cv::Mat dst(src.size(), src.type());
-        const size_t count = src.total() * src.channels();
+        const size_t pixels = src.total();
         const uint8_t *in = src.ptr<uint8_t>();
         uint8_t *out = dst.ptr<uint8_t>();
-        for (size_t i = 0; i < count; ++i) {
-            const double electrons =
-                random.poisson(linear[in[i]] * light[i % channels] * full_well) + read_noise * random.normal();
-            const double signal = std::clamp(electrons / full_well, 0.0, 1.0);
-            const double encoded = std::round(linear_to_srgb(signal) * levels) / levels;
-            out[i] = to_byte(encoded * 255.0);
+        for (size_t pixel = 0; pixel < pixels; ++pixel) {
+            for (int c = 0; c < channels; ++c, ++in, ++out) {
+                const double electrons = sensor->counts[size_t(c) * 256 + *in].sample(random) + read_noise * random.normal();
+                *out = sensor->encode(electrons);
+            }
         }
         return wrap(dst);
     });
@@ -130,19 +222,34 @@ cvb_image *cvb_motion_blur(const cvb_image *image, double length, double angle_d
         if (length < 1) return wrap(src.clone());
         const auto taps = line_kernel(length, angle_degrees);
         const int rows = src.rows, cols = src.cols, channels = src.channels();
-        cv::Mat dst(src.size(), src.type());
-        std::vector<double> sum(static_cast<size_t>(channels), 0.0);
-        for (int y = 0; y < rows; ++y) {
-            uint8_t *out = dst.ptr<uint8_t>(y);
-            for (int x = 0; x < cols; ++x) {
-                std::fill(sum.begin(), sum.end(), 0.0);
-                for (const auto &tap : taps) {
-                    const uint8_t *p = src.ptr<uint8_t>(reflect101(y + tap.dy, rows)) +
-                                       size_t(reflect101(x + tap.dx, cols)) * channels;
-                    for (int c = 0; c < channels; ++c) sum[c] += tap.weight * p[c];
-                }
-                for (int c = 0; c < channels; ++c) out[size_t(x) * channels + c] = to_byte(sum[c]);
+        int reach = 0;
+        for (const auto &tap : taps) reach = std::max({reach, std::abs(tap.dx), std::abs(tap.dy)});
+        // The image with a reflected border wide enough for every tap, so the inner loop reads
+        // plain rows: one pass per tap over a whole row, in tap order, in float. The order of
+        // the additions is fixed and no fused multiply-add is allowed (FP_CONTRACT off), so the
+        // output is the same on every machine.
+        cv::Mat padded(rows + 2 * reach, cols + 2 * reach, src.type());
+        for (int y = 0; y < padded.rows; ++y) {
+            const uint8_t *from = src.ptr<uint8_t>(reflect101(y - reach, rows));
+            uint8_t *to = padded.ptr<uint8_t>(y);
+            for (int x = 0; x < padded.cols; ++x) {
+                const uint8_t *p = from + size_t(reflect101(x - reach, cols)) * channels;
+                for (int c = 0; c < channels; ++c) to[size_t(x) * channels + c] = p[c];
             }
+        }
+        cv::Mat dst(src.size(), src.type());
+        const size_t width = size_t(cols) * channels;
+        std::vector<float> sum(width);
+        std::vector<float> weights(taps.size());
+        for (size_t t = 0; t < taps.size(); ++t) weights[t] = float(taps[t].weight);
+        for (int y = 0; y < rows; ++y) {
+            std::fill(sum.begin(), sum.end(), 0.0f);
+            for (size_t t = 0; t < taps.size(); ++t) {
+                const uint8_t *in = padded.ptr<uint8_t>(y + reach + taps[t].dy) + size_t(reach + taps[t].dx) * channels;
+                accumulate_row(sum.data(), in, weights[t], width);
+            }
+            uint8_t *out = dst.ptr<uint8_t>(y);
+            for (size_t i = 0; i < width; ++i) out[i] = uint8_t(std::min(255.0f, std::max(0.0f, std::nearbyint(sum[i]))));
         }
         return wrap(dst);
     });

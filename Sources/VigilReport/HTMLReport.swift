@@ -229,8 +229,8 @@ public struct HTMLReport {
             ] + (result.operatingPoint.map { point in
                 [["key": "Operating point", "value": "IoU ≥ \(Formatting.number(point.iou)); score ≥ \(Formatting.number(point.baselineScoreThreshold)) (baseline), ≥ \(Formatting.number(point.candidateScoreThreshold)) (candidate)"]]
             } ?? []) + [
-                ["key": "Baseline", "value": "\(result.baseline.name) — \(result.baseline.spec), model sha256 \(result.baseline.sha256)"],
-                ["key": "Candidate", "value": "\(result.candidate.name) — \(result.candidate.spec), model sha256 \(result.candidate.sha256)"],
+                ["key": "Baseline", "value": Self.modelLine(result.baseline)],
+                ["key": "Candidate", "value": Self.modelLine(result.candidate)],
                 ["key": "Baseline outcomes", "value": reused.isEmpty ? "evaluated in this run" : "reused from run \(Set(reused).sorted().joined(separator: ", ")) for \(reused.count) of \(result.scenarios.count) scenarios"],
                 ["key": "Git commit", "value": result.environment.gitCommit ?? "not in a git checkout"],
                 ["key": "Versions", "value": "Vigil \(result.environment.vigilVersion), OpenCV \(result.environment.opencvVersion)"],
@@ -329,4 +329,13 @@ public struct HTMLReport {
     </body>
     </html>
     """
+}
+
+extension HTMLReport {
+    /// Name, spec, model sha256 and footprint, for the report's header.
+    static func modelLine(_ model: ModelInfo) -> String {
+        var line = "\(model.name) — \(model.spec), model sha256 \(model.sha256)"
+        if let footprint = model.footprint { line += "; \(footprint.summary)" }
+        return line
+    }
 }

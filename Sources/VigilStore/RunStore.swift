@@ -169,6 +169,13 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v5: scenario parameters") { db in
+            // Parameters a suite set for its scenarios (`params:`); '' for the defaults.
+            try db.execute(sql: """
+                ALTER TABLE outcomes ADD COLUMN scenario_parameters TEXT NOT NULL DEFAULT '';
+                ALTER TABLE detection_outcomes ADD COLUMN scenario_parameters TEXT NOT NULL DEFAULT '';
+                """)
+        }
         return migrator
     }
 
@@ -265,14 +272,15 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                 }
             }
             let outcome = try db.makeStatement(sql: """
-                INSERT INTO outcomes (run_id, scenario, scenario_version, role, model_identity, sample_index, sample_id,
-                    label, predicted, confidence, correct, latency_ms, probabilities, computed_in)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO outcomes (run_id, scenario, scenario_version, scenario_parameters, role, model_identity,
+                    sample_index, sample_id, label, predicted, confidence, correct, latency_ms, probabilities, computed_in)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let detectionOutcome = try db.makeStatement(sql: """
-                INSERT INTO detection_outcomes (run_id, scenario, scenario_version, role, model_identity, sample_index,
-                    sample_id, detections, true_positives, false_positives, misses, latency_ms, computed_in)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO detection_outcomes (run_id, scenario, scenario_version, scenario_parameters, role,
+                    model_identity, sample_index, sample_id, detections, true_positives, false_positives, misses,
+                    latency_ms, computed_in)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let box = try db.makeStatement(sql: """
                 INSERT INTO detection_boxes (run_id, scenario, role, sample_index, kind, box_index, class_index, class,
@@ -290,8 +298,8 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                     case .classification(let outcomes)?:
                         for (index, o) in outcomes.enumerated() {
                             try outcome.execute(arguments: [
-                                result.id, id, scenario.scenario.implementationVersion, role.rawValue,
-                                identity, index, o.sampleID, o.label, o.predicted, Double(o.confidence), o.correct,
+                                result.id, id, scenario.scenario.implementationVersion, scenario.scenario.parameterKey,
+                                role.rawValue, identity, index, o.sampleID, o.label, o.predicted, Double(o.confidence), o.correct,
                                 o.latencyMs, Self.blob(o.probabilities), computedIn,
                             ])
                         }
@@ -300,8 +308,8 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                         for (index, o) in outcomes.enumerated() {
                             let match = index < matches.count ? matches[index] : nil
                             try detectionOutcome.execute(arguments: [
-                                result.id, id, scenario.scenario.implementationVersion, role.rawValue, identity, index,
-                                o.sampleID, o.detections.count, match?.truePositives, match?.falsePositives, match?.misses,
+                                result.id, id, scenario.scenario.implementationVersion, scenario.scenario.parameterKey,
+                                role.rawValue, identity, index, o.sampleID, o.detections.count, match?.truePositives, match?.falsePositives, match?.misses,
                                 o.latencyMs.isNaN ? nil : o.latencyMs, computedIn,
                             ])
                             for (b, d) in o.detections.enumerated() {
@@ -362,10 +370,11 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                 guard let row = try Row.fetchOne(db, sql: """
                     SELECT o.run_id, o.role FROM \(table) o JOIN runs r ON r.id = o.run_id
                     WHERE r.status = 'complete' AND r.golden_set_identity = ? AND r.seed = ? AND r.batch_size = ?
-                      AND o.model_identity = ? AND o.scenario = ? AND o.scenario_version = ? AND o.sample_index = 0
+                      AND o.model_identity = ? AND o.scenario = ? AND o.scenario_version = ? AND o.scenario_parameters = ?
+                      AND o.sample_index = 0
                     ORDER BY r.started_at DESC, r.id DESC LIMIT 1
                     """, arguments: [key.goldenSetIdentity, Int64(bitPattern: key.seed), key.batchSize,
-                                     key.modelIdentity, key.scenario, key.scenarioVersion]) else { continue }
+                                     key.modelIdentity, key.scenario, key.scenarioVersion, key.scenarioParameters]) else { continue }
                 let runID: String = row["run_id"], role: String = row["role"]
                 let outcomes = try table == "outcomes"
                     ? Self.classificationOutcomes(db, runID: runID, role: role, scenario: key.scenario)
@@ -421,6 +430,20 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
         return grouped.mapValues { ($0.0, .detection($0.1)) }
     }
 
+    /// Per scenario of a run's `role`, the implementation version and parameters its outcomes
+    /// were computed with.
+    static func scenarioComputations(_ db: Database, runID: String, role: String) throws -> [String: ScenarioComputation] {
+        var computations: [String: ScenarioComputation] = [:]
+        for table in ["outcomes", "detection_outcomes"] {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT DISTINCT scenario, scenario_version, scenario_parameters FROM \(table) WHERE run_id = ? AND role = ?
+                """, arguments: [runID, role]) {
+                computations[row["scenario"]] = ScenarioComputation(version: row["scenario_version"], parameters: row["scenario_parameters"])
+            }
+        }
+        return computations
+    }
+
     /// The outcomes of `role` in a complete run, as a baseline for `vigil run --baseline`.
     public func storedBaseline(runID: String, role: ModelRole = .candidate) throws -> StoredBaseline {
         try read { db in
@@ -437,17 +460,21 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                 .mapValues(\.1)
             // The spec path is only in the stored result; the run row has the model's identity.
             var spec = ""
+            var footprint: ModelFootprint?
             if let json: String = run["result_json"],
                let result = try? JSONDecoder.vigil.decode(RunResult.self, from: Data(json.utf8)) {
-                spec = role == .baseline ? result.baseline.spec : result.candidate.spec
+                let model = role == .baseline ? result.baseline : result.candidate
+                spec = model.spec
+                footprint = model.footprint
             }
             return StoredBaseline(
                 runID: runID,
                 model: ModelInfo(name: run["\(prefix)_name"], spec: spec, sha256: run["\(prefix)_sha256"],
-                                 identity: run["\(prefix)_identity"]),
+                                 identity: run["\(prefix)_identity"], footprint: footprint),
                 goldenSetIdentity: run["golden_set_identity"],
                 seed: UInt64(bitPattern: run["seed"]),
-                outcomes: outcomes)
+                outcomes: outcomes,
+                scenarioComputations: try Self.scenarioComputations(db, runID: runID, role: prefix))
         }
     }
 

@@ -57,6 +57,7 @@ struct ModelCommand: ParsableCommand {
                   + (model.sha256.map { ", sha256 \($0.prefix(12))…" } ?? ""))
             check.interface.forEach { print("  \($0)") }
             if let input = model.input { print("preprocessing: \(input.summary)") }
+            print("footprint: \(check.footprint.summary)")
             print("image: \(check.imageShown) (\(check.imageWidth)×\(check.imageHeight))" + (label.map { ", label \($0)" } ?? ""))
             switch model.task {
             case .classification:

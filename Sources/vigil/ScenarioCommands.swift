@@ -118,6 +118,11 @@ struct ScenariosCommand: ParsableCommand {
             for severity in 1...5 {
                 print("  \(severity)  \(transform.parameters(severity: severity))")
             }
+            // What a suite's `params:` may set, with the defaults per severity.
+            for parameter in transform.parameterCatalogue {
+                let defaults = parameter.defaults.map { ($0 * 10_000).rounded() / 10_000 }.map { $0.formatted() }.joined(separator: ", ")
+                print("  params: \(parameter.name) = [\(defaults)] (\(parameter.meaning); \(parameter.rangeText))")
+            }
             print("")
         }
     }

@@ -22,6 +22,7 @@ struct VigilCLI: AsyncParsableCommand {
         subcommands: [RunCommand.self, ScoreCommand.self, ModelCommand.self, GoldenCommand.self, CorruptCommand.self, HistoryCommand.self, ScenariosCommand.self])
 
     static func main() async {
+        OpenCV.keepFreedMemoryForReuse()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

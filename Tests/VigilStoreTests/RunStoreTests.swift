@@ -7,9 +7,10 @@ import VigilTestSupport
 
 /// Builds a small, hand-made run result (no models needed): two scenarios, three samples.
 func makeResult(id: String = RunID.make(), seed: UInt64 = 1, goldenIdentity: String = "g1",
-                baselineIdentity: String = "model-a", reusedFrom: String? = nil) -> RunResult {
+                baselineIdentity: String = "model-a", reusedFrom: String? = nil,
+                lowLight: Scenario = try! Scenario(id: "low-light@2")) -> RunResult {
     let classes = ["a", "b"]
-    let scenarios = [Scenario.clean, try! Scenario(id: "low-light@2")]
+    let scenarios = [Scenario.clean, lowLight]
     var outcomes: [String: [ModelRole: ScenarioOutcomes]] = [:]
     var results: [ScenarioResult] = []
     for (index, scenario) in scenarios.enumerated() {
@@ -105,7 +106,28 @@ struct RunStoreTests {
         other = key(result, lowLight)
         other.scenarioVersion += 1
         #expect(try store.cachedOutcomes(for: other) == nil)
+        other = key(result, lowLight)
+        other.scenarioParameters = "low-light{exposure=0.2,0.2,0.2,0.2,0.2}"
+        #expect(try store.cachedOutcomes(for: other) == nil)
         #expect(try store.cachedOutcomes(for: key(result, Scenario(id: "occlusion@1"))) == nil)
+    }
+
+    /// Outcomes of a scenario whose parameters a suite set are found under those parameters
+    /// only, and a stored baseline says how each scenario was made.
+    @Test func outcomesAreKeyedByTheSuitesScenarioParameters() throws {
+        let (store, folder) = try store()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let darker = try Scenario(id: "low-light@2").overriding(["low-light": ["exposure": [0.2]]])
+        let result = makeResult(lowLight: darker)
+        try store.beginForTest(result)
+        try store.complete(result)
+        #expect(try store.cachedOutcomes(for: key(result, Scenario(id: "low-light@2"))) == nil)
+        #expect(try store.cachedOutcomes(for: key(result, darker))?.outcomes == result.outcomes(darker, .baseline))
+        let computations = try store.storedBaseline(runID: result.id).scenarioComputations
+        #expect(computations["low-light@2"] == ScenarioComputation(darker))
+        #expect(computations["low-light@2"]?.parameters == "low-light{exposure=0.2,0.2,0.2,0.2,0.2}")
+        #expect(computations["clean"] == ScenarioComputation(version: 1, parameters: ""))
+        #expect(try store.count("outcomes WHERE scenario_parameters != ''") == 6)
     }
 
     @Test func reuseOfReusePointsAtTheRunThatComputed() throws {

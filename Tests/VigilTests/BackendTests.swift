@@ -49,6 +49,26 @@ struct BackendTests {
         }
     }
 
+    /// The footprint: the file's size, and OpenCV's accounting of the weights (for these
+    /// float32 graphs about the file's size, which is almost all weights) and of the
+    /// intermediate blobs at the spec's input size; formats that cannot know say why.
+    @Test(arguments: models)
+    func footprintIsTheFileAndOpenCVsAccounting(_ name: String) throws {
+        let spec = try spec(name)
+        let file = spec.settings(as: ONNXSpec.self).file.url(in: spec)
+        let bytes = try #require(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber).doubleValue
+        let footprint = try OpenCVDNNBackend(spec: spec).footprint
+        #expect(footprint.sizeMB == bytes / 1_048_576)
+        let weights = try #require(footprint.weightsMB), blobs = try #require(footprint.blobsMB)
+        #expect(abs(weights / (bytes / 1_048_576) - 1) < 0.1, "\(name): weights \(weights) MB for a \(bytes / 1_048_576) MB file")
+        #expect(blobs > 0 && blobs < weights, "\(name): blobs \(blobs) MB")
+        #expect(footprint.memoryMB == weights + blobs)
+        #expect(footprint.sizeNote == nil && footprint.memoryNote == nil)
+        let cascade = try CascadeBackend(spec: ModelSpec.load(Repository.url("Models/haar-frontalface/model.yaml"))).footprint
+        #expect(cascade.sizeMB != nil && cascade.memoryMB == nil)
+        #expect(cascade.memoryNote == "OpenCV's cascade classifier does not account its memory")
+    }
+
     /// Vigil's preprocessing (decode, resize, scale, normalise) gives numpy's tensor.
     @Test(arguments: models)
     func preprocessingMatchesNumpy(_ name: String) throws {

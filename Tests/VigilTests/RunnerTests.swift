@@ -102,6 +102,42 @@ struct RunnerTests {
         otherSeed.seed = 99
         let message = await asyncInputError { _ = try await SuiteRunner(suite: suite, options: RunOptions(storedBaseline: otherSeed)).run() }
         #expect(message.contains("used seed 99, this suite uses 7"))
+
+        // A stored run whose low-light images were made with other parameters or by an older
+        // implementation is refused, saying which.
+        var otherParameters = stored
+        otherParameters.scenarioComputations = ["low-light@3": ScenarioComputation(version: 2, parameters: "low-light{exposure=0.2,0.2,0.2,0.2,0.2}")]
+        let changed = await asyncInputError { _ = try await SuiteRunner(suite: suite, options: RunOptions(storedBaseline: otherParameters)).run() }
+        #expect(changed == "run \(first.id) made scenario 'low-light@3' with parameters low-light{exposure=0.2,0.2,0.2,0.2,0.2} (now the defaults): its images differ from this suite's, so it cannot serve as the baseline")
+        var older = stored
+        older.scenarioComputations = ["low-light@3": ScenarioComputation(version: 1, parameters: "")]
+        let outdated = await asyncInputError { _ = try await SuiteRunner(suite: suite, options: RunOptions(storedBaseline: older)).run() }
+        #expect(outdated.contains("made scenario 'low-light@3' with implementation version 1 (now 2)"))
+    }
+
+    /// The models' footprint reaches every scenario's metrics, and a condition on it needs no
+    /// scenario (it is judged once).
+    @Test func footprintConditionsGateOnce() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let golden = try makeDigitsSubset(in: folder, count: 8)
+        let suite = try Suite.load(writeSuite(in: folder, goldenSet: golden, conditions: """
+              - metric: model_memory_mb
+                at_most: 0.01
+              - metric: model_size_mb
+                scenario: all
+                at_most: 500
+            """))
+        let result = try await SuiteRunner(suite: suite).run()
+        let candidate = try #require(result.candidate.footprint)
+        let memory = result.verdicts.filter { $0.condition.metric.metric == .modelMemoryMB }
+        #expect(memory.count == 1 && memory[0].scenario == "clean" && !memory[0].passed)
+        #expect(memory[0].explanation == "model_memory_mb on clean: candidate \(Formatting.value(candidate.memoryMB, .modelMemoryMB)) > 0.01 MB allowed — FAIL")
+        #expect(result.verdicts.filter { $0.condition.metric.metric == .modelSizeMB }.count == 2)
+        for scenario in result.scenarios {
+            #expect(scenario.candidate.value(MetricKey(.modelSizeMB)) == candidate.sizeMB)
+            #expect(scenario.baseline.value(MetricKey(.modelMemoryMB)) == result.baseline.footprint?.memoryMB)
+        }
     }
 
     @Test func aCorruptedGoldenSetIsRefused() async throws {

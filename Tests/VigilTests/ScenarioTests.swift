@@ -147,21 +147,25 @@ struct ScenarioTests {
         let white = try scenario.apply(to: Self.constant(255), seed: 77).pixels()
         let covered = zip(black, white).filter { $0 == $1 }.count
         let share = Double(covered) / Double(black.count)
-        let target = Occlusion.areaShare[severity - 1]
+        let target = Occlusion.catalogue[0].defaults[severity - 1]
         #expect(share >= target, "covered \(share), needs \(target)")
         #expect(share <= target + 0.08, "covered \(share), far more than \(target)")
     }
 
     @Test func motionBlurSpreadsAPointIntoALineAndKeepsBrightness() throws {
-        var pixels = [UInt8](repeating: 0, count: 101 * 101)
-        pixels[50 * 101 + 50] = 255
-        let point = try Image(width: 101, height: 101, channels: 1, pixels: pixels)
+        let side = 401
+        var pixels = [UInt8](repeating: 0, count: side * side)
+        pixels[200 * side + 200] = 255
+        let point = try Image(width: side, height: side, channels: 1, pixels: pixels)
         let blurred = try Self.named("motion-blur", 5).apply(to: point, seed: 0).pixels()
         let lit = blurred.indices.filter { blurred[$0] > 0 }
-        // Length at severity 5: 30% of 101 px ≈ 30 px; the line's extent must be about that long.
-        let xs = lit.map { $0 % 101 }, ys = lit.map { $0 / 101 }
+        // Length at severity 5: 4% of 401 px ≈ 16 px; the line's extent must be about that long.
+        #expect(MotionBlur.length(severity: 5, width: side, height: side) == 0.04 * 401)
+        let xs = lit.map { $0 % side }, ys = lit.map { $0 / side }
         let extent = hypot(Double(xs.max()! - xs.min()!), Double(ys.max()! - ys.min()!))
-        #expect(extent >= 26 && extent <= 34, "extent \(extent)")
+        #expect(extent >= 14 && extent <= 18, "extent \(extent)")
+        // Small images blur by the severity's minimum length.
+        #expect(MotionBlur.length(severity: 1, width: 20, height: 20) == 1)
         let card = try Self.card(channels: 1)
         let before = card.pixels().reduce(0) { $0 + Int($1) }
         let after = try Self.named("motion-blur", 3).apply(to: card, seed: 5).pixels().reduce(0) { $0 + Int($1) }
@@ -202,5 +206,122 @@ struct ScenarioTests {
         #expect(a.allSatisfy { $0 >= 0 && $0 < 1 })
         let mean = a.reduce(0, +) / Double(a.count)
         #expect(abs(mean - 0.5) < 0.01)
+    }
+
+    /// A suite's parameters change the output as they say (a longer blur spreads a point
+    /// further, a lower exposure darkens) and the defaults are what the tables say.
+    @Test func overriddenParametersChangeTheOutput() throws {
+        let side = 401
+        var pixels = [UInt8](repeating: 0, count: side * side)
+        pixels[200 * side + 200] = 255
+        let point = try Image(width: side, height: side, channels: 1, pixels: pixels)
+        func extent(_ scenario: Scenario) throws -> Double {
+            let blurred = try scenario.apply(to: point, seed: 0).pixels()
+            let lit = blurred.indices.filter { blurred[$0] > 0 }
+            let xs = lit.map { $0 % side }, ys = lit.map { $0 / side }
+            return hypot(Double(xs.max()! - xs.min()!), Double(ys.max()! - ys.min()!))
+        }
+        let standard = try Self.named("motion-blur", 2)
+        let longer = try standard.overriding(["motion-blur": ["length_share": [0.05]]])
+        let short = try extent(standard), long = try extent(longer)
+        #expect(short < 6, "extent \(short)")
+        #expect((18...22).contains(long), "extent \(long)")
+        #expect(longer.parameterKey == "motion-blur{length_share=0.05,0.05,0.05,0.05,0.05}")
+        let card = try Self.card(channels: 3)
+        let dim = try Self.named("low-light", 1).overriding(["low-light": ["exposure": [0.05, 0.05, 0.05, 0.05, 0.05]]])
+        let mean = { (image: Image) in image.pixels().reduce(0) { $0 + Double($1) } / Double(image.pixels().count) }
+        let dimmed = try dim.apply(to: card, seed: 1), standardLight = try Self.named("low-light", 1).apply(to: card, seed: 1)
+        #expect(mean(dimmed) < 0.5 * mean(standardLight))
+        #expect(try Transform.named("downscale").parameterCatalogue.map(\.name) == ["factor"])
+        #expect(try Transform.named("pixelate").parameterCatalogue.isEmpty)
+    }
+
+    /// The ziggurat's normal variates: seeded, and distributed as N(0, 1) — moments, the tail
+    /// beyond the base layer's edge (drawn by the tail method), and a Kolmogorov–Smirnov
+    /// distance within the 1% critical value for 400 000 draws.
+    @Test func bridgeNormalVariatesAreStandardNormal() {
+        let n = 400_000
+        var a = [Double](repeating: 0, count: n), b = a
+        cvb_random_normal(3, &a, n)
+        cvb_random_normal(3, &b, n)
+        #expect(a == b)
+        let mean = a.reduce(0, +) / Double(n)
+        let variance = a.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1)
+        let kurtosis = a.reduce(0) { $0 + pow(($1 - mean), 4) } / Double(n) / (variance * variance)
+        #expect(abs(mean) < 0.006 && abs(variance - 1) < 0.01 && abs(kurtosis - 3) < 0.05, "mean \(mean), var \(variance), kurtosis \(kurtosis)")
+        // P(|x| > 3.6541…) = 2.58e-4: about 103 of 400 000.
+        let tail = a.filter { abs($0) > 3.6541528853610088 }.count
+        #expect((70...140).contains(tail), "\(tail) values beyond the ziggurat's base layer")
+        let sorted = a.sorted()
+        var distance = 0.0
+        for (i, x) in sorted.enumerated() where i % 97 == 0 {
+            let cdf = 0.5 * erfc(-x / 2.0.squareRoot())
+            distance = max(distance, abs(cdf - Double(i) / Double(n)), abs(cdf - Double(i + 1) / Double(n)))
+        }
+        #expect(distance < 1.63 / Double(n).squareRoot(), "KS distance \(distance)")
+    }
+
+    /// Low light's Poisson counts: for small, middling and large means, each count's frequency
+    /// against the Poisson probability (a chi-square test over the counts with 5 or more
+    /// expected draws, at the 0.1% level), and the mean and variance both λ.
+    @Test(arguments: [0.3, 4.0, 37.5, 180.0, 500.0])
+    func bridgePoissonCountsFollowThePoissonLaw(mean: Double) {
+        let n = 200_000
+        var draws = [Int32](repeating: 0, count: n)
+        cvb_random_poisson(11, mean, &draws, n)
+        let average = draws.reduce(0.0) { $0 + Double($1) } / Double(n)
+        let variance = draws.reduce(0.0) { $0 + (Double($1) - average) * (Double($1) - average) } / Double(n - 1)
+        let tolerance = 4 * (mean / Double(n)).squareRoot()
+        #expect(abs(average - mean) < tolerance, "mean \(average) for λ \(mean)")
+        #expect(abs(variance / mean - 1) < 0.02, "variance \(variance) for λ \(mean)")
+        var observed: [Int: Int] = [:]
+        for d in draws { observed[Int(d), default: 0] += 1 }
+        var chiSquare = 0.0, cells = 0
+        for k in 0...Int(mean + 12 * mean.squareRoot() + 12) {
+            let expected = Double(n) * exp(-mean + Double(k) * log(mean) - lgamma(Double(k) + 1))
+            guard expected >= 5 else { continue }
+            chiSquare += pow(Double(observed[k] ?? 0) - expected, 2) / expected
+            cells += 1
+        }
+        // The 99.9% quantile of chi-square with `cells - 1` degrees of freedom (Wilson–Hilferty).
+        let dof = Double(cells - 1), z = 3.0902
+        let critical = dof * pow(1 - 2 / (9 * dof) + z * (2 / (9 * dof)).squareRoot(), 3)
+        #expect(chiSquare < critical, "chi-square \(chiSquare) over \(cells) cells (critical \(critical)) for λ \(mean)")
+    }
+
+    /// Outputs of the transforms computed by Vigil's own arithmetic (integers, fixed-order
+    /// floats, its own generator; no OpenCV kernel and no libm in the pixel path), pinned by
+    /// hash with the transform's implementation version: a machine that computes other bits
+    /// fails here, and so does a change of output that forgets to bump the version (stored
+    /// outcomes are reused by version). On a change that is meant: bump the version, then
+    /// update the hash.
+    static let pinned: [String: String] = [
+        "low-light@3 v2": "f5ef615347301f17",
+        "low-light-warm@5 v2": "eec61a164b458867",
+        "motion-blur@3 v2": "2aeaccb15fa404a0",
+        "motion-blur@5 v2": "df49f668063cd88d",
+        "occlusion@4 v1": "1ac97a9a1d0a2438",
+        "defocus_blur@3 v2": "1b2534756e31fd40",
+        "defocus_blur@5 v2": "166ca2bde711f634",
+        "pixelate@3 v1": "758e0186b5c67164",
+        "gaussian_noise@3 v2": "fa8952c6b24e3ec1",
+        "shot_noise@3 v1": "84b1d8c8bb1f11d4",
+        "impulse_noise@3 v1": "65b704d390ccd3ad",
+        "speckle_noise@3 v2": "c8209836feae0c8c",
+    ]
+
+    @Test func outputsOfVigilsOwnArithmeticArePinned() throws {
+        let colour = try Self.card(channels: 3, width: 97, height: 61), grey = try Self.card(channels: 1, width: 97, height: 61)
+        for (key, expected) in Self.pinned.sorted(by: { $0.key < $1.key }) {
+            let id = String(key.split(separator: " ")[0])
+            let scenario = try Scenario(id: id)
+            var bytes = Data()
+            for image in [colour, grey] {
+                bytes.append(contentsOf: try scenario.apply(to: image, seed: 20261202).pixels())
+            }
+            let actual = "\(id) v\(scenario.steps[0].transform.version)"
+            #expect(actual == key, "\(id) is at version \(scenario.steps[0].transform.version) now: update its pinned hash")
+            #expect(String(SHA256.hex(of: bytes).prefix(16)) == expected, "\(key): \(SHA256.hex(of: bytes).prefix(16))")
+        }
     }
 }

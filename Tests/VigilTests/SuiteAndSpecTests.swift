@@ -65,6 +65,19 @@ struct SuiteAndSpecTests {
          "file.yaml:15: bootstrap is 0, but the condition at file.yaml:11 needs intervals or p-values"),
         ("    max_regression: 0.01", "    ci_max_regression: 0.01\n    confidence: 0.9", ""),
         ("seed: 1", "seed: 1\nbootstrap: 0", ""),
+        ("seed: 1", "seed: 1\nparams:\n  low-light: {exposre: 0.2}",
+         "file.yaml:7: scenario 'low-light' has no parameter 'exposre' (did you mean 'exposure'?) (its parameters: exposure, full_well, read_noise, bits)"),
+        ("seed: 1", "seed: 1\nparams:\n  low-light: {exposure: [0.5, 0.3]}",
+         "file.yaml:7: low-light exposure: give one number (every severity) or five (severities 1...5), not 2"),
+        ("seed: 1", "seed: 1\nparams:\n  low-light: {bits: 7.5}",
+         "file.yaml:7: low-light bits: 7.5 is outside its range 1…8, whole numbers (quantisation of the re-encoded signal)"),
+        ("seed: 1", "seed: 1\nparams:\n  low-light: {exposure: 0}",
+         "file.yaml:7: low-light exposure: 0 is outside its range 0.001…1 (share of the light that reaches the sensor)"),
+        ("seed: 1", "seed: 1\nparams:\n  fog: {severity: 2}",
+         "file.yaml:7: scenario 'fog' takes no parameters: ImageNet-C corruptions keep the reference's, which is what makes their results comparable (camera scenarios such as motion-blur and low-light take parameters)"),
+        ("seed: 1", "seed: 1\nparams:\n  motion-blur: {length_share: 0.01}",
+         "file.yaml:7: params for 'motion-blur', which no scenario of this suite uses"),
+        ("seed: 1", "seed: 1\nparams:\n  low-light: {exposure: [0.4, 0.3, 0.2, 0.1, 0.05], bits: 8}", ""),
     ])
     func suiteMistakes(find: String, replace: String, message: String) throws {
         let text = Self.suiteTemplate.replacingOccurrences(of: find, with: replace)
@@ -75,6 +88,28 @@ struct SuiteAndSpecTests {
         } else {
             #expect(inputError { _ = try Suite.load(url, displayPath: "file.yaml") } == message)
         }
+    }
+
+    /// `params:` reaches every scenario with that transform, chains included, and changes what
+    /// identifies its outcomes; other scenarios keep the defaults.
+    @Test func suiteParamsReachTheirScenarios() throws {
+        let text = Self.suiteTemplate
+            .replacingOccurrences(of: "seed: 1", with: "seed: 1\nparams:\n  low-light:\n    exposure: [0.4, 0.3, 0.2, 0.1, 0.05]\n    read_noise: 1")
+            .replacingOccurrences(of: "  - clean", with: "  - clean\n  - motion-blur@2\n  - low-light@2+motion-blur@2")
+        let (folder, url) = try write(text)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let suite = try Suite.load(url, displayPath: "file.yaml")
+        #expect(suite.parameters == ["low-light": ["exposure": [0.4, 0.3, 0.2, 0.1, 0.05], "read_noise": [1]]])
+        let byID = Dictionary(uniqueKeysWithValues: suite.scenarios.map { ($0.id, $0) })
+        let key = "low-light{exposure=0.4,0.3,0.2,0.1,0.05;read_noise=1.0,1.0,1.0,1.0,1.0}"
+        #expect(byID["low-light@3"]?.parameterKey == key)
+        #expect(byID["low-light@2+motion-blur@2"]?.parameterKey == key)
+        #expect(byID["motion-blur@2"]?.parameterKey == "")
+        #expect(byID["clean"]?.parameterKey == "")
+        let step = try #require(byID["low-light@3"]?.steps.first)
+        #expect(step.transform.parameters(severity: 3) == "exposure 0.2 · full well 1000 e- · read noise 1.0 e- · 7 bits · set by the suite: exposure, read_noise")
+        let standard = try Scenario(id: "low-light@3")
+        #expect(byID["low-light@3"] != standard)
     }
 
     @Test func yamlSyntaxErrorsNameTheLine() throws {

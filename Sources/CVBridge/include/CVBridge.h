@@ -27,6 +27,9 @@ const char *cvb_opencv_version(void);
 /// Sets OpenCV's internal thread pool size (cv::setNumThreads). Process-wide.
 void cvb_set_num_threads(int threads);
 int cvb_get_num_threads(void);
+/// glibc only (elsewhere nothing): blocks up to 32 MB come from the heap instead of their own
+/// mappings, and freed memory is kept for reuse instead of being returned to the system.
+void cvb_keep_freed_memory(void);
 
 // MARK: - Images
 
@@ -95,6 +98,11 @@ cvb_image *cvb_corrupt(const cvb_image *image, int index, int severity, uint64_t
 
 /// Uniform doubles in [0, 1) from the bridge's generator, for tests of determinism and range.
 void cvb_random_uniform(uint64_t seed, double *out, size_t count);
+/// Standard normal doubles from the bridge's generator (its ziggurat), for tests of the
+/// distribution.
+void cvb_random_normal(uint64_t seed, double *out, size_t count);
+/// Poisson counts of `mean` as low-light draws them (inversion of a table), for tests.
+void cvb_random_poisson(uint64_t seed, double mean, int *out, size_t count);
 
 // MARK: - Preprocessing (model input tensors)
 
@@ -170,6 +178,11 @@ void cvb_net_free(cvb_net *net);
 /// `output` and its element count per sample is written to `per_sample`.
 int cvb_net_forward(cvb_net *net, const float *input, const int *shape, float *output,
                     size_t capacity, size_t *per_sample, cvb_error *error);
+
+/// OpenCV's own accounting of what the network holds for an input of `shape` (4 dimensions, as
+/// for cvb_net_forward): its weights and its intermediate blobs, in bytes
+/// (Net::getMemoryConsumption).
+int cvb_net_memory(cvb_net *net, const int *shape, size_t *weights, size_t *blobs, cvb_error *error);
 
 // MARK: - Detection
 

@@ -84,12 +84,16 @@ public struct DetectionMetrics: Sendable, Hashable, Codable {
     public var latencyP50Ms: Double?
     public var latencyP95Ms: Double?
     public var throughputIPS: Double?
+    /// The model's footprint (runs only; nil when its format cannot know it).
+    public var modelSizeMB: Double?
+    public var modelMemoryMB: Double?
 
     enum CodingKeys: String, CodingKey {
         case map, map50, map75, mapSmall = "map_small", mapMedium = "map_medium", mapLarge = "map_large"
         case ar1, ar10, ar100, arSmall = "ar_small", arMedium = "ar_medium", arLarge = "ar_large"
         case perClass = "per_class", imageFPR = "image_fpr", nImages = "n_images", iou, scoreThreshold = "score_threshold"
         case fpPerImage = "fp_per_image", latencyP50Ms = "latency_p50_ms", latencyP95Ms = "latency_p95_ms", throughputIPS = "throughput_ips"
+        case modelSizeMB = "model_size_mb", modelMemoryMB = "model_memory_mb"
     }
 
     public init(map: Double, map50: Double, map75: Double, mapSmall: Double, mapMedium: Double, mapLarge: Double,
@@ -138,6 +142,8 @@ public struct DetectionMetrics: Sendable, Hashable, Codable {
         try c.encodeIfPresent(latencyP50Ms, forKey: .latencyP50Ms)
         try c.encodeIfPresent(latencyP95Ms, forKey: .latencyP95Ms)
         try c.encodeIfPresent(throughputIPS, forKey: .throughputIPS)
+        try c.encodeIfPresent(modelSizeMB, forKey: .modelSizeMB)
+        try c.encodeIfPresent(modelMemoryMB, forKey: .modelMemoryMB)
     }
 
     /// The value of `key`; nil when it is undefined, the class is unknown, or the metric is not
@@ -165,6 +171,8 @@ public struct DetectionMetrics: Sendable, Hashable, Codable {
         case .latencyP50: return latencyP50Ms
         case .latencyP95: return latencyP95Ms
         case .throughput: return throughputIPS
+        case .modelSizeMB: return modelSizeMB
+        case .modelMemoryMB: return modelMemoryMB
         default: return nil
         }
     }

@@ -162,6 +162,7 @@ public enum Gate {
     }
 
     static func undefinedReason(_ key: MetricKey, _ metrics: ScenarioMetrics) -> String {
+        if key.metric.isModelProperty { return " (this model's format does not report it; `vigil model check` says why)" }
         switch metrics {
         case .classification(let m):
             guard let name = key.className, let entry = m.perClass.first(where: { $0.className == name }) else {
@@ -200,6 +201,7 @@ public enum Formatting {
         switch metric {
         case .latencyP50, .latencyP95: return String(format: "%.3f ms", value)
         case .throughput: return String(format: "%.0f/s", value)
+        case .modelSizeMB, .modelMemoryMB: return String(format: abs(value) < 10 ? "%.2f MB" : "%.1f MB", value)
         default: return String(format: "%.4f", value)
         }
     }
@@ -209,6 +211,7 @@ public enum Formatting {
         switch metric {
         case .latencyP50, .latencyP95: return String(format: "%.3f ms", value)
         case .throughput: return String(format: "%.0f/s", value)
+        case .modelSizeMB, .modelMemoryMB: return String(format: abs(value) < 10 ? "%.2f MB" : "%.1f MB", value)
         default: return String(format: "%.4f", value)
         }
     }

@@ -47,6 +47,9 @@ public struct Suite: Sendable {
     /// Bootstrap replicates for intervals and paired tests (0: none).
     public var bootstrap: Int
     public var scenarios: [Scenario]
+    /// Parameters set per camera scenario (`params:`), one value per severity; the scenarios
+    /// above already carry them.
+    public var parameters: [String: [String: [Double]]]
     public var conditions: [Condition]
     /// Scenarios with fewer samples (slices) are flagged: their conditions are reported with n
     /// and the interval width but do not decide the gate. 0 gates every scenario.
@@ -61,7 +64,7 @@ public struct Suite: Sendable {
 
     static let topKeys = ["suite", "golden_set", "baseline", "candidate", "seed", "primary_metric",
                           "batch_size", "workers", "bootstrap", "min_samples", "robustness_reference",
-                          "iou_threshold", "score_threshold", "scenarios", "conditions"]
+                          "iou_threshold", "score_threshold", "params", "scenarios", "conditions"]
     static let conditionKeys = ["metric", "class", "scenario"] + Condition.Rule.allCases.map(\.rawValue)
         + ["significance", "confidence"]
 
@@ -80,8 +83,20 @@ public struct Suite: Sendable {
 
         let goldenSetURL = try path("golden_set")
         let task = GoldenSet.peekTask(goldenSetURL)
-        let scenarios = try top.required("scenarios").sequence("scenarios").flatMap(parseScenarios)
+        let parameters = try top["params"].map(parseParameters) ?? [:]
+        var scenarios = try top.required("scenarios").sequence("scenarios").flatMap(parseScenarios)
         guard !scenarios.isEmpty else { throw try top.required("scenarios").error("scenarios is empty") }
+        if let paramsValue = top["params"] {
+            let used = Set(scenarios.flatMap { $0.steps.map(\.transform.name) })
+            for name in parameters.keys.sorted() where !used.contains(name) {
+                throw paramsValue.error("params for '\(name)', which no scenario of this suite uses")
+            }
+            do {
+                scenarios = try scenarios.map { try $0.overriding(parameters) }
+            } catch let error as InputError {
+                throw paramsValue.error(error.message)
+            }
+        }
         var seen = Set<String>()
         for scenario in scenarios where !seen.insert(scenario.id).inserted {
             throw try top.required("scenarios").error("scenario '\(scenario.id)' is listed twice")
@@ -140,6 +155,7 @@ public struct Suite: Sendable {
             },
             bootstrap: bootstrap,
             scenarios: scenarios,
+            parameters: parameters,
             conditions: conditions,
             minSamples: try top["min_samples"]?.int("min_samples", in: 0...1_000_000) ?? 30,
             robustnessReference: try top["robustness_reference"].map {
@@ -201,6 +217,28 @@ public struct Suite: Sendable {
         }
     }
 
+    /// `params:` — per camera scenario, parameters to set (its `vigil scenarios` entry lists
+    /// them), each a number for every severity or a list of five:
+    /// `{motion-blur: {length_share: [0.002, 0.004, 0.007, 0.011, 0.016]}}`.
+    static func parseParameters(_ value: YAMLValue) throws -> [String: [String: [Double]]] {
+        var parameters: [String: [String: [Double]]] = [:]
+        for (name, entry) in try value.mapping("params", allowed: nil).entries {
+            let transform: Transform
+            do { transform = try Transform.named(name) } catch let error as InputError { throw entry.error(error.message) }
+            var values: [String: [Double]] = [:]
+            for (key, given) in try entry.mapping("params of '\(name)'", allowed: nil).entries {
+                if case .scalar = given.node {
+                    values[key] = [try given.double("\(name) \(key)")]
+                } else {
+                    values[key] = try given.doubles("\(name) \(key)")
+                }
+            }
+            do { _ = try transform.overriding(values) } catch let error as InputError { throw entry.error(error.message) }
+            parameters[name] = values
+        }
+        return parameters
+    }
+
     static func parseMetric(_ value: YAMLValue, className: String?, task: VisionTask?) throws -> MetricKey {
         let name = try value.string("metric")
         let known = Metric.allCases.filter { task.map($0.applies(to:)) ?? true }.map(\.rawValue)
@@ -247,11 +285,18 @@ public struct Suite: Sendable {
                 throw try entry.required("metric").error("'\(metric)' cannot be bootstrapped (rank-based, per-class AP or latency), so it cannot be judged with significance or intervals")
             }
         }
-        let selectorValue = try entry.required("scenario")
-        let selector = try selectorValue.string("scenario")
-        let valid = ["all"] + orderedUnique(scenarios.map(\.family) + scenarios.map(\.id))
-        guard valid.contains(selector) else {
-            throw selectorValue.error("scenario '\(selector)' is not in this suite" + Suggestion.hint(for: selector, in: valid))
+        // A property of the model (its file size, its memory) is the same in every scenario:
+        // without `scenario:` it is judged once, on the suite's first scenario.
+        let selector: String
+        if metric.metric.isModelProperty && entry["scenario"] == nil {
+            selector = scenarios[0].id
+        } else {
+            let selectorValue = try entry.required("scenario")
+            selector = try selectorValue.string("scenario")
+            let valid = ["all"] + orderedUnique(scenarios.map(\.family) + scenarios.map(\.id))
+            guard valid.contains(selector) else {
+                throw selectorValue.error("scenario '\(selector)' is not in this suite" + Suggestion.hint(for: selector, in: valid))
+            }
         }
         return Condition(metric: metric, scenario: selector, rule: rule, threshold: threshold, significance: significance,
                          confidence: confidence, source: "\(value.file):\(value.line)")

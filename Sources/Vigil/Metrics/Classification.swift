@@ -154,11 +154,15 @@ public struct ClassificationMetrics: Sendable, Hashable, Codable {
     public var latencyP50Ms: Double?
     public var latencyP95Ms: Double?
     public var throughputIPS: Double?
+    /// The model's footprint (runs only; nil when its format cannot know it).
+    public var modelSizeMB: Double?
+    public var modelMemoryMB: Double?
 
     enum CodingKeys: String, CodingKey {
         case n, accuracy, top5Accuracy = "top5_accuracy", macro, weighted, perClass = "per_class"
         case confusion = "confusion_matrix", calibration, threshold
         case latencyP50Ms = "latency_p50_ms", latencyP95Ms = "latency_p95_ms", throughputIPS = "throughput_ips"
+        case modelSizeMB = "model_size_mb", modelMemoryMB = "model_memory_mb"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -175,6 +179,8 @@ public struct ClassificationMetrics: Sendable, Hashable, Codable {
         try c.encodeIfPresent(latencyP50Ms, forKey: .latencyP50Ms)
         try c.encodeIfPresent(latencyP95Ms, forKey: .latencyP95Ms)
         try c.encodeIfPresent(throughputIPS, forKey: .throughputIPS)
+        try c.encodeIfPresent(modelSizeMB, forKey: .modelSizeMB)
+        try c.encodeIfPresent(modelMemoryMB, forKey: .modelMemoryMB)
     }
 
     /// The value of `key`; nil when it is undefined or the class is unknown.
@@ -207,6 +213,8 @@ public struct ClassificationMetrics: Sendable, Hashable, Codable {
         case .latencyP50: return latencyP50Ms
         case .latencyP95: return latencyP95Ms
         case .throughput: return throughputIPS
+        case .modelSizeMB: return modelSizeMB
+        case .modelMemoryMB: return modelMemoryMB
         case .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR, .fpPerImage: return nil
         }
     }

@@ -8,7 +8,9 @@
 /// - `roc_auc`, `average_precision` per class (scikit-learn's one-vs-rest definitions);
 /// - `ece`, `mce`, `rmsce` (top-label, 15 equal-width bins, torchmetrics' edges, 1.0 in the last
 ///   bin), `adaptive_ece` (equal-mass bins), `classwise_ece`, `brier`, `nll`;
-/// - `latency_p50_ms`, `latency_p95_ms`, `throughput_ips` (per-image inference latency).
+/// - `latency_p50_ms`, `latency_p95_ms`, `throughput_ips` (per-image inference latency);
+/// - `model_size_mb`, `model_memory_mb` (the model's file, and weights plus intermediate blobs
+///   at the spec's input size; the same in every scenario; both tasks).
 public enum Metric: String, Sendable, Codable, CaseIterable {
     case accuracy
     case top5Accuracy = "top5_accuracy"
@@ -26,6 +28,8 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
     case latencyP50 = "latency_p50_ms"
     case latencyP95 = "latency_p95_ms"
     case throughput = "throughput_ips"
+    case modelSizeMB = "model_size_mb"
+    case modelMemoryMB = "model_memory_mb"
     // Detection (COCO): mean AP over categories at IoU .50:.95, .50, .75; AR with 100
     // detections; per category AP, AP50 and the image-level false positive rate; false
     // positives per image at the operating point. Detection also uses precision, recall and
@@ -34,6 +38,9 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
     case ap, ap50
     case imageFPR = "image_fpr"
     case fpPerImage = "fp_per_image"
+
+    /// Properties of the model rather than of its outputs: the same in every scenario.
+    public var isModelProperty: Bool { self == .modelSizeMB || self == .modelMemoryMB }
 
     /// Metrics that need a `class:`.
     public var isPerClass: Bool {
@@ -56,7 +63,7 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
         switch task {
         case .detection:
             switch self {
-            case .precision, .recall, .fnr, .latencyP50, .latencyP95, .throughput: true
+            case .precision, .recall, .fnr, .latencyP50, .latencyP95, .throughput, .modelSizeMB, .modelMemoryMB: true
             default: isDetection
             }
         case .classification: !isDetection
@@ -84,7 +91,7 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
         case .accuracy, .top5Accuracy, .macroPrecision, .macroRecall, .macroF1, .weightedF1, .precision, .recall, .f1,
              .rocAUC, .averagePrecision, .throughput, .map, .map50, .map75, .ar100, .ap, .ap50: true
         case .fpr, .fnr, .ece, .mce, .rmsce, .adaptiveECE, .classwiseECE, .brier, .nll, .latencyP50, .latencyP95,
-             .imageFPR, .fpPerImage: false
+             .imageFPR, .fpPerImage, .modelSizeMB, .modelMemoryMB: false
         }
     }
 
@@ -94,7 +101,7 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
         case .accuracy, .top5Accuracy, .macroPrecision, .macroRecall, .macroF1, .weightedF1, .precision, .recall, .f1,
              .fpr, .fnr, .rocAUC, .averagePrecision, .ece, .mce, .rmsce, .adaptiveECE, .classwiseECE,
              .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR: true
-        case .brier, .nll, .latencyP50, .latencyP95, .throughput, .fpPerImage: false
+        case .brier, .nll, .latencyP50, .latencyP95, .throughput, .fpPerImage, .modelSizeMB, .modelMemoryMB: false
         }
     }
 
@@ -102,7 +109,7 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
     /// sums; the rank-based metrics, latency and detection metrics are not).
     public var isResampleable: Bool {
         switch self {
-        case .rocAUC, .averagePrecision, .adaptiveECE, .latencyP50, .latencyP95, .throughput: false
+        case .rocAUC, .averagePrecision, .adaptiveECE, .latencyP50, .latencyP95, .throughput, .modelSizeMB, .modelMemoryMB: false
         default: !isDetection
         }
     }

@@ -68,11 +68,16 @@ public protocol InferenceBackend: Sendable {
     var interface: [String] { get }
     /// The checks creating the backend passed, one line each, for `vigil model check`.
     var checks: [String] { get }
+    /// What the model costs to ship and to hold in memory, where the format can know it.
+    var footprint: ModelFootprint { get }
 }
 
 extension InferenceBackend {
     public var interface: [String] { [] }
     public var checks: [String] { [] }
+    public var footprint: ModelFootprint {
+        ModelFootprint(sizeNote: "format \(spec.format) does not report it", memoryNote: "format \(spec.format) does not report it")
+    }
 
     public func prepared(for goldenSet: GoldenSet, scenarios: [Scenario], sampleIndices: [[Int]]) throws -> any InferenceBackend {
         self
@@ -162,4 +167,49 @@ public func softmax(_ logits: ArraySlice<Float>) -> [Float] {
     let exps = logits.map { Foundation.exp(Double($0) - Double(top)) }
     let total = exps.reduce(0, +)
     return exps.map { Float($0 / total) }
+}
+
+/// The KPI sheet's "model size" and "memory footprint": the metrics `model_size_mb` (the model
+/// file on disk) and `model_memory_mb` (what the runtime holds for one image at the spec's input
+/// size: weights plus intermediate blobs, by the runtime's own accounting). MB are 2^20 bytes,
+/// as model zoos count them. A value a format cannot know is nil, with the reason in its note.
+public struct ModelFootprint: Sendable, Hashable, Codable {
+    public var sizeMB: Double?
+    public var memoryMB: Double?
+    /// Of `memoryMB`: the weights and the intermediate blobs.
+    public var weightsMB: Double?
+    public var blobsMB: Double?
+    /// Why a value is nil.
+    public var sizeNote: String?
+    public var memoryNote: String?
+
+    public init(sizeMB: Double? = nil, weightsMB: Double? = nil, blobsMB: Double? = nil,
+                sizeNote: String? = nil, memoryNote: String? = nil) {
+        self.sizeMB = sizeMB
+        self.weightsMB = weightsMB
+        self.blobsMB = blobsMB
+        memoryMB = weightsMB.flatMap { w in blobsMB.map { w + $0 } }
+        self.sizeNote = sizeMB == nil ? sizeNote : nil
+        self.memoryNote = memoryMB == nil ? memoryNote : nil
+    }
+
+    static let bytesPerMB = 1_048_576.0
+
+    /// The size of the file at `url` in MB (nil with a note when it cannot be read).
+    static func fileSize(_ url: URL) -> (Double?, String?) {
+        guard let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber else {
+            return (nil, "cannot read the size of \(url.lastPathComponent)")
+        }
+        return (bytes.doubleValue / bytesPerMB, nil)
+    }
+
+    /// One line for terminals and reports: "4.2 MB file · 11.3 MB in memory (4.1 weights + 7.2 blobs)".
+    public var summary: String {
+        let size = sizeMB.map { String(format: "%.1f MB file", $0) } ?? "file size unknown (\(sizeNote ?? "not reported"))"
+        let memory = memoryMB.map { total in
+            String(format: "%.1f MB in memory", total)
+                + (weightsMB.flatMap { w in blobsMB.map { String(format: " (%.1f weights + %.1f blobs)", w, $0) } } ?? "")
+        } ?? "memory unknown (\(memoryNote ?? "not reported"))"
+        return "\(size) · \(memory)"
+    }
 }

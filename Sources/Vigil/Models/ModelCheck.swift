@@ -18,6 +18,7 @@ public struct ModelCheck: Sendable {
     public var specShown: String
     public var interface: [String]
     public var checks: [String]
+    public var footprint: ModelFootprint
     public var imageShown: String
     public var imageWidth: Int, imageHeight: Int
     public var prediction: Prediction
@@ -45,7 +46,8 @@ public struct ModelCheck: Sendable {
                                               : "kind probabilities: the outputs sum to \(String(format: "%.6f", sum))")
             }
         }
-        return ModelCheck(spec: spec, specShown: specShown, interface: backend.interface, checks: checks, imageShown: imageShown,
+        return ModelCheck(spec: spec, specShown: specShown, interface: backend.interface, checks: checks,
+                          footprint: backend.footprint, imageShown: imageShown,
                           imageWidth: image.width, imageHeight: image.height, prediction: prediction,
                           inputTensor: try spec.input?.tensor([image], model: spec.name))
     }

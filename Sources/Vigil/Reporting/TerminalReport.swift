@@ -60,8 +60,9 @@ public enum TerminalReport {
         lines.append("Vigil \(result.environment.vigilVersion) · suite \(result.suite.name) (\(result.suite.path)) · run \(result.id)")
         lines.append("golden set \(result.goldenSet.name) \(result.goldenSet.version): \(result.goldenSet.samples) samples, "
                      + "identity \(result.goldenSet.identity.prefix(12)) · seed \(result.seed)")
-        lines.append("baseline  \(result.baseline.name) (sha256 \(result.baseline.sha256.prefix(12)))")
-        lines.append("candidate \(result.candidate.name) (sha256 \(result.candidate.sha256.prefix(12)))")
+        for (role, model) in [("baseline ", result.baseline), ("candidate", result.candidate)] {
+            lines.append("\(role) \(model.name) (sha256 \(model.sha256.prefix(12)))" + (model.footprint.map { ": \($0.summary)" } ?? ""))
+        }
         if let point = result.operatingPoint {
             let scores = point.baselineScoreThreshold == point.candidateScoreThreshold
                 ? "score ≥ \(Formatting.number(point.baselineScoreThreshold))"

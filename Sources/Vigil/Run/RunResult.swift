@@ -13,12 +13,15 @@ public struct ModelInfo: Sendable, Hashable, Codable {
     public var sha256: String
     /// The backend's identity for this model (see `InferenceBackend.identity`).
     public var identity: String
+    /// File size and memory (nil in results stored before Vigil measured them).
+    public var footprint: ModelFootprint?
 
-    public init(name: String, spec: String, sha256: String, identity: String) {
+    public init(name: String, spec: String, sha256: String, identity: String, footprint: ModelFootprint? = nil) {
         self.name = name
         self.spec = spec
         self.sha256 = sha256
         self.identity = identity
+        self.footprint = footprint
     }
 }
 
@@ -119,6 +122,21 @@ public enum ScenarioMetrics: Sendable, Hashable, Codable {
         switch self {
         case .classification(let m): m.value(key)
         case .detection(let m): m.value(key)
+        }
+    }
+
+    /// Records the model's footprint, so `model_size_mb` and `model_memory_mb` read like any
+    /// other metric (in tables, conditions and the store).
+    public mutating func record(_ footprint: ModelFootprint?) {
+        switch self {
+        case .classification(var m):
+            m.modelSizeMB = footprint?.sizeMB
+            m.modelMemoryMB = footprint?.memoryMB
+            self = .classification(m)
+        case .detection(var m):
+            m.modelSizeMB = footprint?.sizeMB
+            m.modelMemoryMB = footprint?.memoryMB
+            self = .detection(m)
         }
     }
 

@@ -127,7 +127,7 @@ public struct SuiteRunner: Sendable {
         }
         func info(_ backend: any InferenceBackend) -> ModelInfo {
             ModelInfo(name: backend.spec.name, spec: backend.spec.shownPath,
-                      sha256: backend.spec.sha256 ?? "", identity: backend.identity)
+                      sha256: backend.spec.sha256 ?? "", identity: backend.identity, footprint: backend.footprint)
         }
         let candidate = try await backend(suite.candidate, .candidate)
         if let stored = options.storedBaseline {
@@ -161,6 +161,13 @@ public struct SuiteRunner: Sendable {
                 guard let outcomes = stored.outcomes[scenario.id], outcomes.sampleIDs == sampleIDs[index] else {
                     throw InputError("run \(stored.runID) has no complete outcomes for scenario '\(scenario.id)'; it cannot serve as the baseline for \(suite.path)")
                 }
+                if let then = stored.scenarioComputations[scenario.id], then != ScenarioComputation(scenario) {
+                    let now = ScenarioComputation(scenario)
+                    let what = then.version != now.version
+                        ? "implementation version \(then.version) (now \(now.version))"
+                        : "parameters \(then.parameters.isEmpty ? "(the defaults)" : then.parameters) (now \(now.parameters.isEmpty ? "the defaults" : now.parameters))"
+                    throw InputError("run \(stored.runID) made scenario '\(scenario.id)' with \(what): its images differ from this suite's, so it cannot serve as the baseline")
+                }
                 known[scenario.id] = CachedOutcomes(runID: stored.runID, outcomes: outcomes)
             }
         } else if options.reuseBaseline, let cache, let baseline = prepared.baselineBackend {
@@ -191,8 +198,10 @@ public struct SuiteRunner: Sendable {
             let candidateOutcomes = computed.candidate[index]
             let baselineOutcomes = known[scenario.id]?.outcomes ?? computed.baseline[index]
             outcomes[scenario.id] = [.baseline: baselineOutcomes, .candidate: candidateOutcomes]
-            let scored = try score(scenario, indices: prepared.sampleIndices[index], goldenSet: goldenSet,
+            var scored = try score(scenario, indices: prepared.sampleIndices[index], goldenSet: goldenSet,
                                    baseline: baselineOutcomes, candidate: candidateOutcomes)
+            scored.baseline.record(prepared.baselineInfo.footprint)
+            scored.candidate.record(prepared.candidateInfo.footprint)
             if let m = scored.matches { matches[scenario.id] = m }
             var result = ScenarioResult(scenario: scenario, baseline: scored.baseline, candidate: scored.candidate,
                                         baselineReusedFrom: known[scenario.id]?.runID, comparisons: scored.comparisons, verdicts: [])

@@ -82,6 +82,20 @@ public struct Scenario: Sendable, Hashable, Codable, CustomStringConvertible {
         steps.isEmpty ? 1 : steps.reduce(0) { $0 * 100 + $1.transform.version }
     }
 
+    /// Parameters a suite set for the steps (`params:`), as one canonical line, "" for the
+    /// defaults; with `id` and `implementationVersion`, what identifies the computation.
+    public var parameterKey: String {
+        steps.map(\.transform.overrideKey).filter { !$0.isEmpty }.joined(separator: "+")
+    }
+
+    /// The same scenario with the suite's parameters for the transforms they name.
+    public func overriding(_ parameters: [String: [String: [Double]]]) throws -> Scenario {
+        Scenario(steps: try steps.map { step in
+            guard let values = parameters[step.transform.name] else { return step }
+            return Step(try step.transform.overriding(values), severity: step.severity)
+        }, slice: slice)
+    }
+
     /// Whether every step leaves content where it was (see `Transform.keepsGeometry`).
     public var keepsGeometry: Bool { steps.allSatisfy(\.transform.keepsGeometry) }
 
@@ -176,7 +190,8 @@ public struct Scenario: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Whether a step needs the golden set's boxes.
     public var needsObjects: Bool { steps.contains { $0.transform.needsObjects } }
 
-    /// Encoded as its id (`"low-light@3"`).
+    /// Encoded as its id (`"low-light@3"`); parameters a suite set are not part of it (the suite
+    /// file and the stored outcomes keep them).
     public init(from decoder: any Decoder) throws {
         try self.init(id: decoder.singleValueContainer().decode(String.self))
     }
@@ -186,8 +201,11 @@ public struct Scenario: Sendable, Hashable, Codable, CustomStringConvertible {
         try container.encode(id)
     }
 
-    public static func == (a: Scenario, b: Scenario) -> Bool { a.id == b.id }
-    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+    public static func == (a: Scenario, b: Scenario) -> Bool { a.id == b.id && a.parameterKey == b.parameterKey }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(parameterKey)
+    }
 }
 
 /// Per-image seeds derived from the run's seed, so each image gets different but reproducible

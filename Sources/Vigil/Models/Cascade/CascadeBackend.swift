@@ -58,6 +58,11 @@ public struct CascadeBackend: InferenceBackend {
     let postprocessing: DetectionPostprocessing
     let modelURL: URL
 
+    public var footprint: ModelFootprint {
+        let (size, note) = ModelFootprint.fileSize(modelURL)
+        return ModelFootprint(sizeMB: size, sizeNote: note, memoryNote: "OpenCV's cascade classifier does not account its memory")
+    }
+
     public init(spec: ModelSpec, displayPath: String? = nil) throws {
         let section = spec.settings(as: CascadeSpec.self)
         let cascade = section.cascade

@@ -125,6 +125,10 @@ struct KServeV2Format: ModelFormat {
 public struct KServeBackend: InferenceBackend {
     public static let version = "kserve-v2/1"
 
+    public var footprint: ModelFootprint {
+        ModelFootprint(sizeNote: "a served model: its file is on the server", memoryNote: "a served model: its memory is the server's")
+    }
+
     public let spec: ModelSpec
     public let identity: String
     public var classes: [String] { spec.classes }

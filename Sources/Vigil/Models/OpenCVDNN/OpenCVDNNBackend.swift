@@ -68,6 +68,7 @@ public struct OpenCVDNNBackend: InferenceBackend {
     /// needed to load it).
     public let graph: ONNXGraph?
     public let checks: [String]
+    public let footprint: ModelFootprint
 
     public var classes: [String] { spec.classes }
 
@@ -130,6 +131,21 @@ public struct OpenCVDNNBackend: InferenceBackend {
         checks.append(maxBatchSize == 1 ? "batches: one image per forward pass (the graph does not run larger batches in OpenCV)"
                                         : "batches: several images per forward pass")
         self.checks = checks
+        footprint = Self.footprint(net, file: modelURL, input: input)
+    }
+
+    /// The file's size, and OpenCV's accounting of weights and blobs for one image of the spec's
+    /// input size (`Net::getMemoryConsumption`).
+    static func footprint(_ net: OpaquePointer, file: URL, input: ModelSpec.Input) -> ModelFootprint {
+        let (size, sizeNote) = ModelFootprint.fileSize(file)
+        var weights = 0, blobs = 0
+        var error = cvb_error()
+        let shape = input.shape(batch: 1).map(Int32.init)
+        guard cvb_net_memory(net, shape, &weights, &blobs, &error) == 0 else {
+            return ModelFootprint(sizeMB: size, sizeNote: sizeNote, memoryNote: "OpenCV could not account it: \(Bridge.message(error))")
+        }
+        return ModelFootprint(sizeMB: size, weightsMB: Double(weights) / ModelFootprint.bytesPerMB,
+                              blobsMB: Double(blobs) / ModelFootprint.bytesPerMB, sizeNote: sizeNote)
     }
 
     public func makeWorker() throws -> any InferenceWorker {

@@ -58,6 +58,10 @@ struct PredictionsFileFormat: ModelFormat {
 public struct PredictionsFileBackend: InferenceBackend {
     public static let version = "predictions-file/1"
 
+    public var footprint: ModelFootprint {
+        ModelFootprint(sizeNote: "predictions read from a file: no model to measure", memoryNote: "predictions read from a file: no model to measure")
+    }
+
     public let spec: ModelSpec
     public let identity: String
     public var classes: [String] { spec.classes }
