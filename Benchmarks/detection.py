@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`vigil score detection` against pycocotools and faster-coco-eval on the same COCO-like data.
+"""`vigil score detection` against pycocotools, faster-coco-eval and hotcoco on the same COCO-like data.
 
 Usage: python3 Benchmarks/detection.py [--images 5000] [--vigil .build/release/vigil] [--skip-pycocotools]
 
@@ -31,6 +31,8 @@ start = time.time()
 if sys.argv[1] == "pycocotools":
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
+elif sys.argv[1] == "hotcoco":
+    from hotcoco import COCO, COCOeval
 else:
     from faster_coco_eval import COCO, COCOeval_faster as COCOeval
 with contextlib.redirect_stdout(io.StringIO()):
@@ -80,7 +82,7 @@ def main() -> None:
                                                   "--bootstrap", "0", "--json"])
         vigil = json.loads(out)
         results["vigil"] = (seconds, [vigil[k] for k in KEYS])
-        peers = ["faster-coco-eval"] + ([] if args.skip_pycocotools else ["pycocotools"])
+        peers = ["hotcoco", "faster-coco-eval"] + ([] if args.skip_pycocotools else ["pycocotools"])
         for peer in peers:
             seconds, out, _ = peak_memory([sys.executable, "-c", PEER, peer, gt, dt])
             results[peer] = (seconds, json.loads(out))

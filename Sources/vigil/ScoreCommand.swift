@@ -24,8 +24,30 @@ struct ScoreCommand: ParsableCommand {
             guard confidence > 0 && confidence < 1 else { throw ValidationError("--confidence must be between 0 and 1") }
         }
 
+        /// The bootstrap, with a progress line on a terminal's stderr.
         var value: Bootstrap? {
-            bootstrap == 0 ? nil : Bootstrap(replicates: bootstrap, seed: seed, confidence: confidence)
+            guard bootstrap > 0 else { return nil }
+            let started = Date()
+            let live = Terminal.stderrIsTerminal
+            return Bootstrap(replicates: bootstrap, seed: seed, confidence: confidence, progress: { done, total in
+                // About a hundred updates per pass, and the last.
+                guard live, done == total || done % max(1, total / 100) == 0 else { return }
+                let line = String(format: "\rbootstrap: %d/%d replicates, %.1f s", done, total, Date().timeIntervalSince(started))
+                FileHandle.standardError.write(Data(line.utf8))
+            })
+        }
+
+        /// Scores with the bootstrap's time on stderr (the intervals can take longer than the
+        /// metrics: say so, and how to turn them off).
+        func timed<T>(_ score: (Bootstrap?) throws -> T) rethrows -> T {
+            let started = Date()
+            let result = try score(value)
+            if bootstrap > 0 {
+                let seconds = Date().timeIntervalSince(started)
+                FileHandle.standardError.write(Data(((Terminal.stderrIsTerminal ? "\r\u{1B}[K" : "")
+                    + String(format: "metrics and %d bootstrap replicates in %.1f s (--bootstrap 0: point estimates only)\n", bootstrap, seconds)).utf8))
+            }
+            return result
         }
     }
 
@@ -52,7 +74,7 @@ struct ScoreCommand: ParsableCommand {
         func run() throws {
             let data = try ClassificationFiles.load(labels: URL(fileURLWithPath: labels), predictions: URL(fileURLWithPath: predictions),
                                                     labelsPath: labels, predictionsPath: predictions, bins: bins)
-            let score = try ClassificationScore.evaluate(data, threshold: threshold, bootstrap: bootstrap.value)
+            let score = try bootstrap.timed { try ClassificationScore.evaluate(data, threshold: threshold, bootstrap: $0) }
             print(json ? try Output.json(score) : ScoreReport.classification(score))
         }
     }
@@ -76,8 +98,10 @@ struct ScoreCommand: ParsableCommand {
         func run() throws {
             let truth = try COCOGroundTruth.load(URL(fileURLWithPath: gt), displayPath: gt)
             let detections = try COCODetection.load(URL(fileURLWithPath: predictions), displayPath: predictions, groundTruth: truth)
-            let score = DetectionScore.evaluate(DetectionScorer(groundTruth: truth, detections: detections),
-                                                iou: iou, scoreThreshold: scoreThreshold, bootstrap: bootstrap.value)
+            let score = bootstrap.timed {
+                DetectionScore.evaluate(DetectionScorer(groundTruth: truth, detections: detections),
+                                        iou: iou, scoreThreshold: scoreThreshold, bootstrap: $0)
+            }
             print(json ? try Output.json(score) : ScoreReport.detection(score))
         }
     }

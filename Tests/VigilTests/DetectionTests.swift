@@ -458,3 +458,51 @@ final class DetectionCache: OutcomeCache, @unchecked Sendable {
         }
     }
 }
+
+@Suite("COCO results files: the fast reader agrees with JSONDecoder and leaves odd files to it")
+struct COCOResultsScannerTests {
+    func scan(_ text: String) -> [COCODetection]? {
+        Array(text.utf8).withUnsafeBufferPointer { COCOResultsScanner.scan($0, bracketed: true) }
+    }
+
+    /// The same detections, bit for bit, as JSONDecoder gives: any key order, extra keys of
+    /// every JSON type (segmentation polygons, RLE, null, booleans), exponents, negatives and
+    /// numbers that need correct rounding.
+    @Test func agreesWithJSONDecoderBitForBit() throws {
+        var parts: [String] = []
+        var generator = SystemRandomNumberGenerator()
+        for index in 0..<2000 {
+            let x = Double.random(in: -5...1000, using: &generator), score = Double.random(in: 0...1, using: &generator)
+            let numbers = ["\(x)", "1e2", "0.1", "2.5E-3", "-0.0", "123456789.123456789", "\(score)", "7"]
+            let b = (0..<4).map { _ in numbers.randomElement(using: &generator)! }
+            var fields = ["\"image_id\": \(index % 37)", "\"category_id\":\(index % 5 + 1)",
+                          "\"bbox\": [\(b.joined(separator: ", "))]", "\"score\":\(numbers.randomElement(using: &generator)!)"]
+            if index % 3 == 0 { fields.append("\"segmentation\": [[1, 2.5, 3, 4]], \"area\": 12.5, \"iscrowd\": false, \"id\": null") }
+            if index % 7 == 0 { fields.append("\"extra\": {\"counts\": \"a\\\"b\", \"size\": [2, 3], \"ok\": true}") }
+            fields.shuffle(using: &generator)
+            parts.append("{" + fields.joined(separator: index % 2 == 0 ? "," : " ,\n ") + "}")
+        }
+        let text = "\n [" + parts.joined(separator: ",\n") + "]\n"
+        let expected = try JSONDecoder().decode([COCODetection].self, from: Data(text.utf8))
+        let scanned = try #require(scan(text))
+        #expect(scanned == expected)
+        #expect(scan("[]") == [])
+    }
+
+    /// Whatever is not plainly a results file goes to JSONDecoder (nil here), for its message.
+    @Test(arguments: [
+        "[{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"score\": NaN}]",
+        "[{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1]}]",
+        "[{\"image_id\": \"1\", \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"score\": 0.5}]",
+        "[{\"image_id\": 1.0, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"score\": 0.5}]",
+        "[{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1], \"score\": 0.5}]",
+        "[{\"image_id\": 1, \"image_id\": 2, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"score\": 0.5}]",
+        "[{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"score\": 0.5},]",
+        "[{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"score\": 0.5}",
+        "[{\"image_id\": 01, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"score\": 0.5}]",
+        "{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"score\": 0.5}",
+    ])
+    func oddFilesAreLeftToJSONDecoder(_ text: String) {
+        #expect(scan(text) == nil)
+    }
+}

@@ -41,6 +41,22 @@ struct ScoreCLITests {
         {"id": "s6", "probs": [0.3, 0.1, 0.1, 0.25, 0.25]}
         """
 
+    /// The bootstrap's time goes to stderr (stdout stays the JSON); none without a bootstrap.
+    @Test func bootstrapTimeIsPrintedOnStderr() throws {
+        let files = try Files()
+        defer { files.remove() }
+        try files.write("labels.jsonl", Self.labels)
+        try files.write("preds.jsonl", Self.predictions)
+        let arguments = ["score", "classification", "--labels", "labels.jsonl", "--predictions", "preds.jsonl", "--json"]
+        let timed = try CLI.run(arguments + ["--bootstrap", "40"], in: files.folder)
+        #expect(timed.status == 0)
+        #expect(timed.stderr.hasPrefix("metrics and 40 bootstrap replicates in ") && timed.stderr.hasSuffix(" s (--bootstrap 0: point estimates only)\n"),
+                "\(timed.stderr)")
+        _ = try files.json(timed)
+        let plain = try CLI.run(arguments + ["--bootstrap", "0"], in: files.folder)
+        #expect(plain.status == 0 && plain.stderr.isEmpty, "\(plain.stderr)")
+    }
+
     @Test func classificationJSONFollowsTheContract() throws {
         let files = try Files()
         defer { files.remove() }

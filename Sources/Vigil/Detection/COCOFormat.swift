@@ -201,6 +201,10 @@ public struct COCODetection: Sendable, Hashable, Codable {
     public static func load(_ url: URL, displayPath: String? = nil, groundTruth: COCOGroundTruth) throws -> [COCODetection] {
         let shown = displayPath ?? url.path
         let data = try JSONInput.read(url, displayPath: shown)
+        if let scanned = scanResults(data) {
+            try validate(scanned, displayPath: shown, groundTruth: groundTruth)
+            return scanned
+        }
         let detections: [COCODetection]
         do {
             detections = try JSONInput.decodeArray(COCODetection.self, from: data, displayPath: shown)
@@ -215,6 +219,33 @@ public struct COCODetection: Sendable, Hashable, Codable {
         }
         try validate(detections, displayPath: shown, groundTruth: groundTruth)
         return detections
+    }
+
+    /// The file read by `COCOResultsScanner`, in parallel over runs of whole elements for large
+    /// files; nil when any part is not plainly of the results shape (JSONDecoder then decides).
+    static func scanResults(_ data: Data) -> [COCODetection]? {
+        data.withUnsafeBytes { raw -> [COCODetection]? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            let parts = ProcessInfo.processInfo.activeProcessorCount
+            guard data.count > 1 << 20, parts > 1, let ranges = JSONInput.arrayElementRanges(data, parts: parts) else {
+                return COCOResultsScanner.scan(bytes, bracketed: true)
+            }
+            let start = data.startIndex
+            let slots = SharedSlots<[COCODetection]>(count: ranges.count)
+            // Read-only, and alive until concurrentPerform returns.
+            nonisolated(unsafe) let shared = bytes
+            DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
+                let range = ranges[index]
+                slots[index] = COCOResultsScanner.scan(
+                    UnsafeBufferPointer(rebasing: shared[(range.lowerBound - start)..<(range.upperBound - start)]), bracketed: false)
+            }
+            var result: [COCODetection] = []
+            for index in ranges.indices {
+                guard let part = slots[index] else { return nil }
+                result += part
+            }
+            return result
+        }
     }
 
     public static func validate(_ detections: [COCODetection], displayPath shown: String, groundTruth: COCOGroundTruth) throws {

@@ -68,12 +68,17 @@ public struct Bootstrap: Sendable {
     public var replicates: Int
     public var seed: UInt64
     public var confidence: Double
+    /// Told (replicates done, replicates) as replicates finish, from any thread; for progress
+    /// lines. Not part of what is computed.
+    public var progress: (@Sendable (Int, Int) -> Void)?
 
-    public init(replicates: Int = 1000, seed: UInt64 = 0, confidence: Double = 0.95) {
+    public init(replicates: Int = 1000, seed: UInt64 = 0, confidence: Double = 0.95,
+                progress: (@Sendable (Int, Int) -> Void)? = nil) {
         precondition(replicates >= 1 && confidence > 0 && confidence < 1)
         self.replicates = replicates
         self.seed = seed
         self.confidence = confidence
+        self.progress = progress
     }
 
     /// SplitMix64's finaliser.
@@ -99,8 +104,10 @@ public struct Bootstrap: Sendable {
     public func run(samples n: Int, _ statistics: @Sendable ([Int]) -> [Double?]) -> [[Double?]] {
         guard n > 0 else { return [] }
         let results = ReplicateResults(count: replicates)
+        let done = SharedCounter()
         DispatchQueue.concurrentPerform(iterations: replicates) { r in
             results.set(r, statistics(weights(replicate: r, samples: n)))
+            if let progress { progress(done.add(1), replicates) }
         }
         return results.values
     }
