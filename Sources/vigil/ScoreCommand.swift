@@ -139,15 +139,19 @@ struct ScoreCommand: ParsableCommand {
                                                      labelsPath: labels, predictionsPath: candidate)
                 let keys = try metrics.map { try $0.split(separator: ",").map { try MetricKey(parsing: String($0).trimmingCharacters(in: .whitespaces)) } }
                     ?? a.accumulator.headlineMetrics
-                let deltas = try a.accumulator.compare(with: b.accumulator, keys: keys, threshold: threshold, bootstrap: resampling)
+                let deltas = try bootstrap.timed { _ in
+                    try a.accumulator.compare(with: b.accumulator, keys: keys, threshold: threshold, bootstrap: resampling)
+                }
                 score = ComparisonScore(task: "classification", n: a.accumulator.count, deltas: deltas, bootstrap: BootstrapInfo(resampling))
             } else {
                 let gt = self.gt!
                 let truth = try COCOGroundTruth.load(URL(fileURLWithPath: gt), displayPath: gt)
                 let a = try COCODetection.load(URL(fileURLWithPath: baseline), displayPath: baseline, groundTruth: truth)
                 let b = try COCODetection.load(URL(fileURLWithPath: candidate), displayPath: candidate, groundTruth: truth)
-                let deltas = DetectionScorer(groundTruth: truth, detections: a)
-                    .compare(with: DetectionScorer(groundTruth: truth, detections: b), bootstrap: resampling)
+                let deltas = bootstrap.timed { _ in
+                    DetectionScorer(groundTruth: truth, detections: a)
+                        .compare(with: DetectionScorer(groundTruth: truth, detections: b), bootstrap: resampling)
+                }
                 score = ComparisonScore(task: "detection", n: truth.images.count, deltas: deltas, bootstrap: BootstrapInfo(resampling))
             }
             print(json ? try Output.json(score) : ScoreReport.comparison(score))
