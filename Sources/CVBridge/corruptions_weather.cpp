@@ -243,9 +243,9 @@ cv::Mat frost(const cv::Mat &image, int severity, Random &random) {
     // then truncated like numpy's cast. In float, in this order, so it vectorises and every
     // machine rounds alike.
     const double brightness = random.uniform(-15, 15);
-    float offset[3], grey = 0;
+    float offset[3];
     for (int c = 0; c < 3; ++c) offset[c] = float(p.frostWeight * (kFrostMean[c] + brightness));
-    grey = float(p.frostWeight * (kLumaRed * kFrostMean[2] + kLumaGreen * kFrostMean[1] + kLumaBlue * kFrostMean[0] + brightness));
+    const float grey = float(p.frostWeight * (kLumaRed * kFrostMean[2] + kLumaGreen * kFrostMean[1] + kLumaBlue * kFrostMean[0] + brightness));
     const float imageWeight = float(p.imageWeight), textureWeight = float(p.frostWeight * kFrostContrast);
     cv::Mat out(rows, cols, image.type());
     for (int y = 0; y < rows; ++y) {

@@ -98,8 +98,6 @@ public:
     };
 
     /// Poisson variate: multiplication method below 10, Hörmann's PTRS above (as numpy does).
-    double poisson(double lambda) { return poisson(PoissonParameters(lambda)); }
-
     double poisson(const PoissonParameters &p) {
         if (p.lambda <= 0) return 0;
         if (p.lambda < 10) {

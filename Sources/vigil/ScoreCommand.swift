@@ -130,8 +130,8 @@ struct ScoreCommand: ParsableCommand {
         }
 
         func run() throws {
-            let resampling = bootstrap.value!
             let score: ComparisonScore
+            // validate() requires --bootstrap of at least 1, so `timed` passes a bootstrap.
             if let labels {
                 let a = try ClassificationFiles.load(labels: URL(fileURLWithPath: labels), predictions: URL(fileURLWithPath: baseline),
                                                      labelsPath: labels, predictionsPath: baseline)
@@ -139,20 +139,22 @@ struct ScoreCommand: ParsableCommand {
                                                      labelsPath: labels, predictionsPath: candidate)
                 let keys = try metrics.map { try $0.split(separator: ",").map { try MetricKey(parsing: String($0).trimmingCharacters(in: .whitespaces)) } }
                     ?? a.accumulator.headlineMetrics
-                let deltas = try bootstrap.timed { _ in
-                    try a.accumulator.compare(with: b.accumulator, keys: keys, threshold: threshold, bootstrap: resampling)
+                score = try bootstrap.timed { resampling in
+                    ComparisonScore(task: "classification", n: a.accumulator.count,
+                                    deltas: try a.accumulator.compare(with: b.accumulator, keys: keys, threshold: threshold, bootstrap: resampling!),
+                                    bootstrap: BootstrapInfo(resampling!))
                 }
-                score = ComparisonScore(task: "classification", n: a.accumulator.count, deltas: deltas, bootstrap: BootstrapInfo(resampling))
             } else {
                 let gt = self.gt!
                 let truth = try COCOGroundTruth.load(URL(fileURLWithPath: gt), displayPath: gt)
                 let a = try COCODetection.load(URL(fileURLWithPath: baseline), displayPath: baseline, groundTruth: truth)
                 let b = try COCODetection.load(URL(fileURLWithPath: candidate), displayPath: candidate, groundTruth: truth)
-                let deltas = bootstrap.timed { _ in
-                    DetectionScorer(groundTruth: truth, detections: a)
-                        .compare(with: DetectionScorer(groundTruth: truth, detections: b), bootstrap: resampling)
+                score = bootstrap.timed { resampling in
+                    ComparisonScore(task: "detection", n: truth.images.count,
+                                    deltas: DetectionScorer(groundTruth: truth, detections: a)
+                                        .compare(with: DetectionScorer(groundTruth: truth, detections: b), bootstrap: resampling!),
+                                    bootstrap: BootstrapInfo(resampling!))
                 }
-                score = ComparisonScore(task: "detection", n: truth.images.count, deltas: deltas, bootstrap: BootstrapInfo(resampling))
             }
             print(json ? try Output.json(score) : ScoreReport.comparison(score))
         }

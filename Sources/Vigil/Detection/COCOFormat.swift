@@ -224,27 +224,11 @@ public struct COCODetection: Sendable, Hashable, Codable {
     /// The file read by `COCOResultsScanner`, in parallel over runs of whole elements for large
     /// files; nil when any part is not plainly of the results shape (JSONDecoder then decides).
     static func scanResults(_ data: Data) -> [COCODetection]? {
-        data.withUnsafeBytes { raw -> [COCODetection]? in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            let parts = ProcessInfo.processInfo.activeProcessorCount
-            guard data.count > 1 << 20, parts > 1, let ranges = JSONInput.arrayElementRanges(data, parts: parts) else {
-                return COCOResultsScanner.scan(bytes, bracketed: true)
-            }
-            let start = data.startIndex
-            let slots = SharedSlots<[COCODetection]>(count: ranges.count)
-            // Read-only, and alive until concurrentPerform returns.
-            nonisolated(unsafe) let shared = bytes
-            DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
-                let range = ranges[index]
-                slots[index] = COCOResultsScanner.scan(
-                    UnsafeBufferPointer(rebasing: shared[(range.lowerBound - start)..<(range.upperBound - start)]), bracketed: false)
-            }
-            var result: [COCODetection] = []
-            for index in ranges.indices {
-                guard let part = slots[index] else { return nil }
-                result += part
-            }
-            return result
+        guard let ranges = JSONInput.parallelParts(data) else {
+            return data.withUnsafeBytes { COCOResultsScanner.scan($0.bindMemory(to: UInt8.self), bracketed: true) }
+        }
+        return JSONInput.parseInParallel(ranges) { range in
+            data[range].withUnsafeBytes { COCOResultsScanner.scan($0.bindMemory(to: UInt8.self), bracketed: false) }
         }
     }
 
@@ -289,20 +273,32 @@ enum JSONInput {
     /// in parallel (Foundation's decoder is single-threaded and the largest cost of scoring a
     /// results file). Any problem falls back to decoding the whole array, for its message.
     static func decodeArray<T: Decodable & Sendable>(_ type: T.Type, from data: Data, displayPath: String) throws -> [T] {
+        let parts = parallelParts(data).flatMap { ranges in
+            parseInParallel(ranges) { range -> [T]? in
+                var chunk = Data([UInt8(ascii: "[")])
+                chunk.append(data[range])
+                chunk.append(UInt8(ascii: "]"))
+                return try? JSONDecoder().decode([T].self, from: chunk)
+            }
+        }
+        return try parts ?? decode([T].self, from: data, displayPath: displayPath)
+    }
+
+    /// Runs of whole elements of a large top-level array, one per core; nil for data under 1 MB,
+    /// on one core, or when the data is not a well-formed array (then it is parsed whole).
+    static func parallelParts(_ data: Data) -> [Range<Data.Index>]? {
         let parts = ProcessInfo.processInfo.activeProcessorCount
-        guard data.count > 1 << 20, parts > 1, let ranges = arrayElementRanges(data, parts: parts) else {
-            return try decode([T].self, from: data, displayPath: displayPath)
-        }
+        guard data.count > 1 << 20, parts > 1 else { return nil }
+        return arrayElementRanges(data, parts: parts)
+    }
+
+    /// `parse` on every part at once, the results joined in order; nil when any part fails.
+    static func parseInParallel<T: Sendable>(_ ranges: [Range<Data.Index>], _ parse: @Sendable (Range<Data.Index>) -> [T]?) -> [T]? {
         let slots = SharedSlots<[T]>(count: ranges.count)
-        DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
-            var chunk = Data([UInt8(ascii: "[")])
-            chunk.append(data[ranges[index]])
-            chunk.append(UInt8(ascii: "]"))
-            slots[index] = try? JSONDecoder().decode([T].self, from: chunk)
-        }
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { index in slots[index] = parse(ranges[index]) }
         var result: [T] = []
         for index in ranges.indices {
-            guard let part = slots[index] else { return try decode([T].self, from: data, displayPath: displayPath) }
+            guard let part = slots[index] else { return nil }
             result += part
         }
         return result
