@@ -68,3 +68,4 @@ bench: build
 	fi
 	.build-bench/venv/bin/python Benchmarks/corruptions.py
 	.build-bench/venv/bin/python Benchmarks/scenarios.py
+	Scripts/with_model_server.sh python3 Benchmarks/report.py

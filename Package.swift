@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "VigilTestSupport", dependencies: ["Vigil"], path: "Tests/VigilTestSupport"),
         .testTarget(name: "VigilTests", dependencies: ["Vigil", "CVBridge", "VigilTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
-        .testTarget(name: "VigilReportTests", dependencies: ["VigilReport"]),
+        .testTarget(name: "VigilReportTests", dependencies: ["VigilReport", "VigilTestSupport"]),
         .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting"]),
         .testTarget(name: "vigilTests", dependencies: ["vigil", "Vigil", "VigilTestSupport"]),
     ],

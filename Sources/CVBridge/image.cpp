@@ -20,6 +20,17 @@ const bool openCVLogSilenced = [] {
 }();
 }  // namespace
 
+namespace {
+
+/// Scales `source` into `target`'s size. Enlarging: nearest neighbour keeps pixels crisp.
+/// Shrinking: area averaging, so noise and fine texture look as they are instead of aliasing.
+void resize_for_display(const cv::Mat &source, cv::Mat &target) {
+    const bool shrinking = target.cols < source.cols || target.rows < source.rows;
+    cv::resize(source, target, target.size(), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_NEAREST);
+}
+
+}  // namespace
+
 extern "C" {
 
 const char *cvb_opencv_version(void) { return CV_VERSION; }
@@ -110,11 +121,18 @@ int cvb_image_to_bgra(const cvb_image *image, int width, int height, uint8_t *ou
         cv::Mat bgra;
         cv::cvtColor(mat, bgra, mat.channels() == 1 ? cv::COLOR_GRAY2BGRA : cv::COLOR_BGR2BGRA);
         cv::Mat target(height, width, CV_8UC4, out, stride);
-        // Enlarging: nearest neighbour keeps pixels crisp. Shrinking: area averaging, so noise
-        // and fine texture look as they are instead of aliasing.
-        const bool shrinking = width < mat.cols || height < mat.rows;
-        cv::resize(bgra, target, cv::Size(width, height), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_NEAREST);
+        resize_for_display(bgra, target);
         return 0;
+    });
+}
+
+cvb_image *cvb_image_resized(const cvb_image *image, int width, int height, cvb_error *error) {
+    return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
+        const cv::Mat &mat = require(image);
+        if (width <= 0 || height <= 0) throw BridgeError("target size must be positive");
+        cv::Mat target(height, width, mat.type());
+        resize_for_display(mat, target);
+        return wrap(target);
     });
 }
 

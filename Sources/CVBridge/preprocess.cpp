@@ -201,6 +201,19 @@ int cvb_preprocess_image(const cvb_image *image, const cvb_preprocess *spec, flo
     });
 }
 
+cvb_image *cvb_preprocess_view(const cvb_image *image, const cvb_preprocess *spec, cvb_error *error) {
+    return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
+        const cv::Mat &src = require(image);
+        if (spec == nullptr) throw BridgeError("no preprocessing spec");
+        if (spec->width <= 0 || spec->height <= 0) throw BridgeError("input size must be positive");
+        const cv::Mat geometry = apply_geometry(convert_colour(src, spec->color_order), *spec);
+        cv::Mat bytes;
+        geometry.convertTo(bytes, CV_8U);  // rounds and saturates
+        if (spec->color_order == CVB_COLOR_RGB) cv::cvtColor(bytes, bytes, cv::COLOR_RGB2BGR);
+        return wrap(bytes);
+    });
+}
+
 int cvb_preprocess_mapping(int image_width, int image_height, const cvb_preprocess *spec, double *scale_x,
                            double *scale_y, double *offset_x, double *offset_y) {
     if (spec == nullptr || image_width <= 0 || image_height <= 0 || spec->width <= 0 || spec->height <= 0) return -1;

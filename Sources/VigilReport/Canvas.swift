@@ -150,11 +150,11 @@ final class Canvas {
         return (max(1, Int(Double(width) * scale)), max(1, Int(Double(height) * scale)))
     }
 
+    /// Writes the canvas as a PNG (through Vigil's fast encoder rather than Cairo's libpng one;
+    /// every canvas starts opaque, so the alpha channel is left out).
     func writePNG(to url: URL) throws {
         cairo_surface_flush(surface)
-        let status = cairo_surface_write_to_png(surface, url.path)
-        guard status == CAIRO_STATUS_SUCCESS else {
-            throw InputError("\(url.path): cannot write PNG (\(String(cString: cairo_status_to_string(status))))")
-        }
+        try PNG.write(bgra: cairo_image_surface_get_data(surface), width: width, height: height,
+                      stride: Int(cairo_image_surface_get_stride(surface)), to: url)
     }
 }

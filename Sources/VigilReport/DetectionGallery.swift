@@ -1,7 +1,7 @@
 import Foundation
 import Vigil
 
-/// A PNG of a detection scenario's worst images: each row one image as the models received it
+/// A detection scenario's worst images, one PNG per row: the image as the models received it
 /// (the scenario re-applied with the run's seed), baseline on the left and candidate on the
 /// right, with the golden set's boxes and the models' detections at the operating point drawn in
 /// styles that differ in colour (Okabe–Ito) and in line pattern, so they stay apart with
@@ -14,8 +14,8 @@ import Vigil
 /// Rows are the candidate's worst images first: most misses plus false positives, then the
 /// highest false-positive score. A NEW badge marks rows where the candidate misses objects the
 /// baseline found or has false positives the baseline did not.
-public struct DetectionGallery {
-    public struct Row {
+public struct DetectionGallery: Sendable {
+    public struct Row: Sendable {
         public var sample: Sample
         public var baseline: (outcome: DetectionOutcome, match: ImageMatch)
         public var candidate: (outcome: DetectionOutcome, match: ImageMatch)
@@ -27,16 +27,12 @@ public struct DetectionGallery {
         }
     }
 
-    public var title: String
-    /// Lines under the title (what is shown and how it was selected).
-    public var subtitle: [String]
-    public var rows: [Row]
     public var classes: [String]
     public var modelNames: (baseline: String, candidate: String)
 
     static let panel = (width: 460, height: 330)
-    static let header = 108
-    static let rowHeight = panel.height + 34
+    static let width = 2 * panel.width + 48
+    static let rowHeight = panel.height + 40
 
     /// The candidate's worst `limit` images (those with at least one miss or false positive).
     public static func worst(samples: [Sample], baseline: [DetectionOutcome], baselineMatches: [ImageMatch],
@@ -58,51 +54,41 @@ public struct DetectionGallery {
             .map { Row(sample: samples[$0], baseline: (baseline[$0], baselineMatches[$0]), candidate: (candidate[$0], candidateMatches[$0])) }
     }
 
-    /// Draws the gallery. `image(sample)` must return the scenario's input image for a sample.
-    public func render(to url: URL, image: (Sample) throws -> Vigil.Image) throws {
-        let width = 2 * Self.panel.width + 48
-        let height = Self.header + max(1, rows.count) * Self.rowHeight + 8
-        let canvas = Canvas(width: width, height: height)
-        canvas.text(title, x: 12, y: 24, size: 15, bold: true)
-        for (index, line) in subtitle.prefix(2).enumerated() {
-            canvas.text(line, x: 12, y: Double(44 + 15 * index), size: 11, .grey)
+    /// The PNG of one row (rank is 1-based): its caption and the baseline and candidate panels
+    /// on `image`, the scenario image of the row's sample.
+    public func renderRow(_ row: Row, rank: Int, image picture: Vigil.Image, to url: URL) throws {
+        let canvas = Canvas(width: Self.width, height: Self.rowHeight)
+        let caption = "#\(rank) \(row.sample.id)"
+        canvas.text(caption, x: 12, y: 14, size: 11, bold: true)
+        if row.isNew {
+            let left = 12 + canvas.textWidth(caption, size: 11, bold: true) + 10
+            canvas.fill(x: left, y: 3, width: 40, height: 15, .vermillion)
+            canvas.text("NEW", x: left + 20, y: 14, size: 10, .white, bold: true, align: .centre)
         }
-        drawLegend(on: canvas, y: 84)
-        for (index, row) in rows.enumerated() {
-            let top = Self.header + index * Self.rowHeight
-            let picture = try image(row.sample)
-            let caption = "#\(index + 1) \(row.sample.id)"
-            canvas.text(caption, x: 12, y: Double(top + 14), size: 11, bold: true)
-            if row.isNew {
-                let left = 12 + canvas.textWidth(caption, size: 11, bold: true) + 10
-                canvas.fill(x: left, y: Double(top + 3), width: 40, height: 15, .vermillion)
-                canvas.text("NEW", x: left + 20, y: Double(top + 14), size: 10, .white, bold: true, align: .centre)
-            }
-            for (column, side) in [(0, row.baseline), (1, row.candidate)].map({ ($0.0, $0.1) }) {
-                let x = 12 + column * (Self.panel.width + 24)
-                let name = column == 0 ? "baseline \(modelNames.baseline)" : "candidate \(modelNames.candidate)"
-                let counts = "\(side.match.truePositives) found · \(side.match.misses) missed · \(side.match.falsePositives) false positive\(side.match.falsePositives == 1 ? "" : "s")"
-                canvas.text("\(name): \(counts)", x: Double(x), y: Double(top + 30), size: 10.5, column == 1 && row.isNew ? .vermillion : .black)
-                try drawPanel(picture, outcome: side.outcome, match: side.match, on: canvas, x: x, y: top + 36)
-            }
-        }
-        if rows.isEmpty {
-            canvas.text("No misses or false positives on this scenario.", x: 12, y: Double(Self.header + 20), size: 12, .grey)
+        for (column, side) in [(0, row.baseline), (1, row.candidate)].map({ ($0.0, $0.1) }) {
+            let x = 12 + column * (Self.panel.width + 24)
+            let name = column == 0 ? "baseline \(modelNames.baseline)" : "candidate \(modelNames.candidate)"
+            let counts = "\(side.match.truePositives) found · \(side.match.misses) missed · \(side.match.falsePositives) false positive\(side.match.falsePositives == 1 ? "" : "s")"
+            canvas.text("\(name): \(counts)", x: Double(x), y: 30, size: 10.5, column == 1 && row.isNew ? .vermillion : .black)
+            try drawPanel(picture, outcome: side.outcome, match: side.match, on: canvas, x: x, y: 36)
         }
         try canvas.writePNG(to: url)
     }
 
-    private func drawLegend(on canvas: Canvas, y: Int) {
+    /// The PNG of the legend: the box styles and what they mean.
+    public static func renderLegend(to url: URL) throws {
+        let canvas = Canvas(width: width, height: 24)
         var x = 12.0
         let items: [(String, Colour, Double, Bool)] = [
             ("true positive (score)", .blue, 2, false), ("false positive (score)", .vermillion, 3.5, false),
             ("missed object", .orange, 3.5, true), ("found object", .bluishGreen, 1.5, true), ("crowd region", .grey, 1.5, true),
         ]
         for (label, colour, line, dashed) in items {
-            canvas.stroke(x: x, y: Double(y - 10), width: 22, height: 13, colour, lineWidth: line, dashed: dashed)
-            canvas.text(label, x: x + 28, y: Double(y + 1), size: 10.5)
+            canvas.stroke(x: x, y: 5, width: 22, height: 13, colour, lineWidth: line, dashed: dashed)
+            canvas.text(label, x: x + 28, y: 16, size: 10.5)
             x += 28 + canvas.textWidth(label, size: 10.5) + 22
         }
+        try canvas.writePNG(to: url)
     }
 
     private func drawPanel(_ image: Vigil.Image, outcome: DetectionOutcome, match: ImageMatch, on canvas: Canvas, x: Int, y: Int) throws {

@@ -10,27 +10,43 @@ import Vigil
 public struct HTMLReport {
     public var result: RunResult
     public var goldenSet: GoldenSet
-    /// Tiles per failure gallery.
+    /// Tiles per failure gallery (classification, per model) and, a third of it, rows per
+    /// detection gallery.
     public var galleryLimit: Int
+    /// The models' `input:` sections, so tiles show what each model received after its resize
+    /// and crop. A model without one (a cascade, a predictions file, a baseline taken from a
+    /// stored run) is shown the scenario image only.
+    public var modelInputs: [ModelRole: ModelSpec.Input]
+    /// Called as gallery pictures are made, with (done, total), from any thread.
+    public var progress: (@Sendable (Int, Int) -> Void)?
 
-    public init(result: RunResult, goldenSet: GoldenSet, galleryLimit: Int = 24) {
+    public init(result: RunResult, goldenSet: GoldenSet, galleryLimit: Int = 24,
+                modelInputs: [ModelRole: ModelSpec.Input] = [:], progress: (@Sendable (Int, Int) -> Void)? = nil) {
         self.result = result
         self.goldenSet = goldenSet
         self.galleryLimit = galleryLimit
+        self.modelInputs = modelInputs
+        self.progress = progress
     }
+
+    /// Folder, inside the report's, of the gallery pictures.
+    static let imagesFolder = "images"
 
     /// Writes the report into `folder` (created if needed) and returns the path of index.html.
     @discardableResult
     public func write(to folder: URL) throws -> URL {
         do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(Self.imagesFolder),
+                                                    withIntermediateDirectories: true)
         } catch {
             throw InputError("\(folder.path): cannot create the report folder (\(error.localizedDescription))")
         }
         let samples = Dictionary(uniqueKeysWithValues: goldenSet.samples.map { ($0.id, $0) })
+        let plans = result.scenarios.map { plan($0, samples: samples) }
+        let pictures = try makePictures(plans, folder: folder)
         var sections: [[String: Any]] = []
-        for scenarioResult in result.scenarios {
-            sections.append(try section(scenarioResult, samples: samples, folder: folder))
+        for (index, scenarioResult) in result.scenarios.enumerated() {
+            sections.append(try section(scenarioResult, index: index, plan: plans[index], pictures: pictures, folder: folder))
         }
         var context = context(sections: sections)
         if let robustness = result.robustness {
@@ -53,33 +69,169 @@ public struct HTMLReport {
         return String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "_" })
     }
 
-    private func section(_ s: ScenarioResult, samples: [String: Sample], folder: URL) throws -> [String: Any] {
+    /// What one scenario's galleries show.
+    enum GalleryPlan {
+        case classification([ModelRole: [FailureGallery.Tile]])
+        case detection([DetectionGallery.Row])
+        case none
+    }
+
+    private func plan(_ s: ScenarioResult, samples: [String: Sample]) -> GalleryPlan {
+        switch (result.outcomes(s.scenario, .baseline), result.outcomes(s.scenario, .candidate)) {
+        case (.classification(let baseline)?, .classification(let candidate)?):
+            let baselineByID = Dictionary(uniqueKeysWithValues: baseline.map { ($0.sampleID, $0) })
+            return .classification([
+                .baseline: FailureGallery.worst(baseline, samples: samples, baseline: nil, limit: galleryLimit),
+                .candidate: FailureGallery.worst(candidate, samples: samples, baseline: baselineByID, limit: galleryLimit),
+            ])
+        case (.detection(let baseline)?, .detection(let candidate)?):
+            let matches = result.detectionMatches[s.scenario.id] ?? [:]
+            return .detection(DetectionGallery.worst(
+                samples: candidate.map { samples[$0.sampleID]! }, baseline: baseline, baselineMatches: matches[.baseline] ?? [],
+                candidate: candidate, candidateMatches: matches[.candidate] ?? [], limit: max(1, galleryLimit / 3)))
+        default:
+            return .none
+        }
+    }
+
+    /// A picture file in the report and the size the page shows it at.
+    struct ShownFile: Sendable {
+        var path: String
+        var width: Int
+        var height: Int
+        var display: DisplaySize
+
+        func context(alt: String, title: String? = nil) -> [String: Any] {
+            var context: [String: Any] = ["src": path, "width": display.width, "height": display.height, "alt": alt,
+                                          "crisp": display.enlarged]
+            if let title { context["title"] = title }
+            return context
+        }
+    }
+
+    /// The files made for one (scenario, sample) pair.
+    struct Pictures: Sendable {
+        /// The scenario image at full size.
+        var full: ShownFile
+        /// What a tile shows of it (the full file itself when it is small, and for detection rows).
+        var thumbnail: ShownFile
+        /// The image each model received, for roles with an input section.
+        var inputs: [ModelRole: ShownFile]
+        /// Detection: the row's PNG with both models' boxes.
+        var row: String?
+    }
+
+    /// Makes every picture the galleries show, each (scenario, sample) pair once.
+    private func makePictures(_ plans: [GalleryPlan], folder: URL) throws -> [ShownImages.Pair: Pictures] {
+        var roles: [ShownImages.Pair: Set<ModelRole>] = [:]
+        var rows: [ShownImages.Pair: (gallery: DetectionGallery, row: DetectionGallery.Row, rank: Int)] = [:]
+        let indexByID = Dictionary(uniqueKeysWithValues: goldenSet.samples.enumerated().map { ($1.id, $0) })
+        let gallery = DetectionGallery(classes: goldenSet.classes, modelNames: (result.baseline.name, result.candidate.name))
+        for (scenario, plan) in plans.enumerated() {
+            switch plan {
+            case .classification(let tiles):
+                for (role, roleTiles) in tiles {
+                    for tile in roleTiles { roles[.init(scenario: scenario, sample: indexByID[tile.sample.id]!), default: []].insert(role) }
+                }
+            case .detection(let detectionRows):
+                for (rank, row) in detectionRows.enumerated() {
+                    let pair = ShownImages.Pair(scenario: scenario, sample: indexByID[row.sample.id]!)
+                    roles[pair] = Set(ModelRole.allCases)
+                    rows[pair] = (gallery, row, rank + 1)
+                }
+            case .none:
+                break
+            }
+        }
+        if !rows.isEmpty { try DetectionGallery.renderLegend(to: folder.appendingPathComponent("detections-legend.png")) }
+        let stems = result.scenarios.map { Self.fileStem($0.scenario) }
+        let inputs = modelInputs, needs = roles, detectionRows = rows
+        let shown = ShownImages(scenarios: result.scenarios.map(\.scenario), goldenSet: goldenSet, seed: result.seed)
+        return try shown.render(Set(roles.keys), progress: progress) { pair, image in
+            let base = "\(Self.imagesFolder)/\(stems[pair.scenario])-\(pair.sample)"
+            func save(_ picture: Vigil.Image, _ path: String) throws -> ShownFile {
+                try picture.writePNG(to: folder.appendingPathComponent(path))
+                return ShownFile(path: path, width: picture.width, height: picture.height,
+                                 display: DisplaySize(picture.width, picture.height))
+            }
+            let full = try save(image, base + ".png")
+            // Small images are their own thumbnail; large ones get a file of the shown size.
+            // Detection rows draw their own panels and need none.
+            var thumbnail = full
+            if detectionRows[pair] == nil, max(image.width, image.height) > 2 * DisplaySize.side {
+                let size = full.display
+                thumbnail = try save(image.resized(width: size.width, height: size.height), base + "-thumb.png")
+            }
+            var made: [ModelRole: ShownFile] = [:]
+            for role in needs[pair, default: []].sorted(by: { $0.rawValue < $1.rawValue }) {
+                guard let input = inputs[role] else { continue }
+                // Baseline and candidate with the same preprocessing share one file.
+                if let twin = made.first(where: { inputs[$0.key] == input }) {
+                    made[role] = twin.value
+                    continue
+                }
+                made[role] = try save(input.view(of: image), base + "-input-\(role.rawValue).png")
+            }
+            var row: String?
+            if let (gallery, detectionRow, rank) = detectionRows[pair] {
+                row = "detections-\(stems[pair.scenario])-\(rank).png"
+                try gallery.renderRow(detectionRow, rank: rank, image: image, to: folder.appendingPathComponent(row!))
+            }
+            return Pictures(full: full, thumbnail: thumbnail, inputs: made, row: row)
+        }
+    }
+
+    /// What the page says about a model's input picture.
+    private func inputTitle(_ role: ModelRole, _ file: ShownFile) -> String {
+        let model = role == .baseline ? result.baseline.name : result.candidate.name
+        let how = modelInputs[role].map { " (\($0.resize.rawValue))" } ?? ""
+        return "what \(role.rawValue) \(model) received: \(file.width)×\(file.height)\(how), before scaling and normalisation"
+    }
+
+    private func section(_ s: ScenarioResult, index: Int, plan: GalleryPlan, pictures: [ShownImages.Pair: Pictures],
+                         folder: URL) throws -> [String: Any] {
         let stem = Self.fileStem(s.scenario)
+        let indexByID = Dictionary(uniqueKeysWithValues: goldenSet.samples.enumerated().map { ($1.id, $0) })
+        func picturesOf(_ sample: Sample) -> Pictures { pictures[.init(scenario: index, sample: indexByID[sample.id]!)]! }
         var galleries: [[String: Any]] = []
         var diagrams: [[String: Any]] = []
+        var section: [String: Any] = [:]
         let detail: [MetricKey]
-        switch (result.outcomes(s.scenario, .baseline), result.outcomes(s.scenario, .candidate)) {
-        case (.classification(let baselineOutcomes)?, .classification(let candidateOutcomes)?):
-            let baselineByID = Dictionary(uniqueKeysWithValues: baselineOutcomes.map { ($0.sampleID, $0) })
+        switch plan {
+        case .classification(let tiles):
             for role in ModelRole.allCases {
-                let outcomes = role == .baseline ? baselineOutcomes : candidateOutcomes
+                let outcomes = result.outcomes(s.scenario, role)?.classification ?? []
                 let model = role == .baseline ? result.baseline : result.candidate
+                let roleTiles = tiles[role] ?? []
                 let errors = outcomes.filter { !$0.correct }.count
-                let tiles = FailureGallery.worst(outcomes, samples: samples, baseline: role == .candidate ? baselineByID : nil,
-                                                 limit: galleryLimit)
-                var gallery: [String: Any] = ["role": role.rawValue, "model": model.name, "n": outcomes.count,
+                var gallery: [String: Any] = ["role": role.rawValue, "model": model.name,
                                               "none": "\(role.rawValue) \(model.name): no misclassifications on \(outcomes.count) samples."]
-                if !tiles.isEmpty {
-                    let file = "gallery-\(stem)-\(role.rawValue).png"
-                    let newCount = tiles.filter(\.isNew).count
-                    let subtitle = "\(errors) of \(outcomes.count) misclassified; the \(tiles.count) most confident shown"
-                        + (role == .candidate ? " · NEW: the baseline got it right (\(newCount) shown)" : "")
-                    try FailureGallery(title: "\(role.rawValue) \(model.name) · \(s.scenario.id)", subtitle: subtitle,
-                                       tiles: tiles, classes: goldenSet.classes)
-                        .render(to: folder.appendingPathComponent(file)) { sample in
-                            try scenarioImage(sample, s.scenario)
+                if !roleTiles.isEmpty {
+                    gallery["title"] = "\(role.rawValue) \(model.name) · \(s.scenario.id)"
+                    gallery["subtitle"] = "\(errors) of \(outcomes.count) misclassified; the \(roleTiles.count) most confident shown"
+                        + (role == .candidate ? " · NEW: the baseline got it right (\(roleTiles.filter(\.isNew).count) shown)" : "")
+                        + (modelInputs[role] != nil
+                            ? " · left: the scenario image (click for the full-size PNG), right: what the model received after its resize and crop"
+                            : " · click an image for the full-size PNG")
+                    gallery["hasTiles"] = true
+                    gallery["tiles"] = roleTiles.enumerated().map { rank, tile in
+                        let files = picturesOf(tile.sample)
+                        var context: [String: Any] = [
+                            "full": files.full.path,
+                            "thumbnail": files.thumbnail.context(alt: "\(tile.sample.id) under \(s.scenario.id)",
+                                                                 title: "the scenario image, \(files.full.width)×\(files.full.height)"),
+                            "label": goldenSet.classes[tile.outcome.label],
+                            "predicted": goldenSet.classes[tile.outcome.predicted],
+                            "confidence": String(format: "%.3f", tile.outcome.confidence),
+                            "rank": rank + 1,
+                            "sample": tile.sample.id,
+                            "isNew": tile.isNew,
+                        ]
+                        if let input = files.inputs[role] {
+                            context["input"] = input.context(alt: "what \(role.rawValue) received", title: inputTitle(role, input))
                         }
-                    gallery["file"] = file
+                        return context
+                    }
                 }
                 galleries.append(gallery)
                 if let calibration = (role == .baseline ? s.baseline : s.candidate).classification?.calibration {
@@ -89,40 +241,52 @@ public struct HTMLReport {
                     diagrams.append(["file": diagramFile, "role": role.rawValue])
                 }
             }
+            if let baseline = s.baseline.classification, let candidate = s.candidate.classification {
+                section["classes"] = Self.perClassContext(baseline: baseline, candidate: candidate)
+                if goldenSet.classes.count <= ConfusionHeatMaps.maximumClasses {
+                    let file = "confusion-\(stem).png"
+                    try ConfusionHeatMaps(title: "confusion matrices · \(s.scenario.id)", classes: goldenSet.classes,
+                                          baseline: baseline.confusion, candidate: candidate.confusion,
+                                          modelNames: (result.baseline.name, result.candidate.name))
+                        .render(to: folder.appendingPathComponent(file))
+                    section["confusion"] = file
+                }
+            }
             detail = [.init(.accuracy), .init(.macroF1), .init(.ece), .init(.brier), .init(.nll),
                       .init(.latencyP50), .init(.latencyP95), .init(.throughput)]
-        case (.detection(let baselineOutcomes)?, .detection(let candidateOutcomes)?):
-            let matches = result.detectionMatches[s.scenario.id] ?? [:]
-            let baselineMatches = matches[.baseline] ?? [], candidateMatches = matches[.candidate] ?? []
-            let scenarioSamples = candidateOutcomes.map { samples[$0.sampleID]! }
-            let rows = DetectionGallery.worst(samples: scenarioSamples, baseline: baselineOutcomes, baselineMatches: baselineMatches,
-                                              candidate: candidateOutcomes, candidateMatches: candidateMatches,
-                                              limit: max(1, galleryLimit / 3))
+        case .detection(let rows):
+            let candidateMatches = result.detectionMatches[s.scenario.id]?[.candidate] ?? []
+            let images = result.outcomes(s.scenario, .candidate)?.detection?.count ?? 0
             let failing = candidateMatches.filter { $0.misses + $0.falsePositives > 0 }.count
-            var gallery: [String: Any] = ["role": "candidate", "model": result.candidate.name, "n": candidateOutcomes.count,
-                                          "none": "candidate \(result.candidate.name): no misses or false positives on \(candidateOutcomes.count) images."]
+            var gallery: [String: Any] = ["role": "candidate", "model": result.candidate.name,
+                                          "none": "candidate \(result.candidate.name): no misses or false positives on \(images) images."]
             if !rows.isEmpty, let point = result.operatingPoint {
-                let file = "detections-\(stem).png"
                 let thresholds = point.baselineScoreThreshold == point.candidateScoreThreshold
                     ? "score ≥ \(DetectionGallery.score(point.candidateScoreThreshold))"
                     : "score ≥ \(DetectionGallery.score(point.baselineScoreThreshold)) (baseline), ≥ \(DetectionGallery.score(point.candidateScoreThreshold)) (candidate)"
-                let subtitle = ["\(failing) of \(candidateOutcomes.count) images with candidate misses or false positives at IoU ≥ \(Formatting.number(point.iou)), \(thresholds)",
-                                "the \(rows.count) worst shown, baseline left, candidate right · NEW: the candidate misses an object the baseline found, or has more false positives (\(rows.filter(\.isNew).count) shown)"]
-                try DetectionGallery(title: "\(s.scenario.id) · worst images", subtitle: subtitle, rows: rows,
-                                     classes: goldenSet.classes, modelNames: (result.baseline.name, result.candidate.name))
-                    .render(to: folder.appendingPathComponent(file)) { sample in
-                        try scenarioImage(sample, s.scenario)
+                gallery["title"] = "\(s.scenario.id) · worst images"
+                gallery["subtitle"] = "\(failing) of \(images) images with candidate misses or false positives at IoU ≥ \(Formatting.number(point.iou)), \(thresholds); "
+                    + "the \(rows.count) worst shown, baseline left, candidate right · NEW: the candidate misses an object the baseline found, or has more false positives (\(rows.filter(\.isNew).count) shown) · click a row for the full-size PNG"
+                gallery["legend"] = "detections-legend.png"
+                gallery["rows"] = rows.map { row in
+                    let files = picturesOf(row.sample)
+                    var context: [String: Any] = ["full": files.full.path, "file": files.row!, "sample": row.sample.id]
+                    let inputs = ModelRole.allCases.compactMap { role in
+                        files.inputs[role].map { $0.context(alt: "what \(role.rawValue) received", title: inputTitle(role, $0))
+                            .merging(["role": role.rawValue]) { a, _ in a } }
                     }
-                gallery["file"] = file
+                    if !inputs.isEmpty { context["inputs"] = inputs; context["hasInputs"] = true }
+                    return context
+                }
             }
             galleries.append(gallery)
             detail = [.init(.map), .init(.map50), .init(.map75), .init(.ar100), .init(.fpPerImage),
                       .init(.latencyP50), .init(.latencyP95), .init(.throughput)]
                 + goldenSet.classes.flatMap { [MetricKey(.ap50, className: $0), MetricKey(.recall, className: $0), MetricKey(.precision, className: $0)] }
-        default:
+        case .none:
             detail = []
         }
-        var section: [String: Any] = [
+        section.merge([
             "id": s.scenario.id,
             "anchor": stem,
             "summary": Self.summary(s.scenario),
@@ -130,7 +294,7 @@ public struct HTMLReport {
             "metrics": detail.map { Self.cells($0, baseline: s.baseline.value($0), candidate: s.candidate.value($0)) },
             "galleries": galleries,
             "diagrams": diagrams,
-        ]
+        ]) { _, new in new }
         // Optional lines are left out of the context (Mustache treats "" as present).
         if !s.scenario.parameters.isEmpty {
             section["parameters"] = s.scenario.parameters.joined(separator: " · ")
@@ -139,6 +303,43 @@ public struct HTMLReport {
             section["reuse"] = "Baseline outcomes reused from run \(run) (not run again)."
         }
         return section
+    }
+
+    /// Most classes shown in a scenario's per-class table; with more, the ones whose recall
+    /// changed most.
+    static let perClassRows = 20
+
+    /// The per-class table: support, then precision, recall, F1, FPR and FNR as baseline →
+    /// candidate with the change.
+    static func perClassContext(baseline: ClassificationMetrics, candidate: ClassificationMetrics) -> [String: Any] {
+        let pairs = Array(zip(baseline.perClass, candidate.perClass))
+        var shown = Array(pairs.indices)
+        if pairs.count > perClassRows {
+            func change(_ i: Int) -> Double { abs((pairs[i].1.recall ?? 0) - (pairs[i].0.recall ?? 0)) }
+            shown = Array(shown.sorted { change($0) != change($1) ? change($0) > change($1) : $0 < $1 }.prefix(perClassRows)).sorted()
+        }
+        let metrics: [(Metric, KeyPath<ClassMetrics, Double?>)] = [
+            (.precision, \.precision), (.recall, \.recall), (.f1, \.f1), (.fpr, \.fpr), (.fnr, \.fnr),
+        ]
+        let rows: [[String: Any]] = shown.map { i in
+            let (b, c) = pairs[i]
+            return [
+                "class": b.className,
+                "support": "\(b.support)",
+                "cells": metrics.map { metric, path in
+                    let (x, y) = (b[keyPath: path], c[keyPath: path])
+                    let delta = x.flatMap { x in y.map { $0 - x } }
+                    let worse = delta.map { metric.higherIsBetter ? $0 < 0 : $0 > 0 } ?? false
+                    return ["value": "\(Formatting.value(x, metric)) → \(Formatting.value(y, metric))",
+                            "delta": Formatting.signedDelta(delta, metric), "worse": worse && delta != 0]
+                },
+            ]
+        }
+        var context: [String: Any] = ["rows": rows, "metrics": metrics.map { ["name": $0.0.rawValue] }]
+        if shown.count < pairs.count {
+            context["note"] = "The \(shown.count) of \(pairs.count) classes whose recall changed most."
+        }
+        return context
     }
 
     /// What the scenario is, in words: the slice, then each transform's summary.
@@ -248,20 +449,36 @@ public struct HTMLReport {
     <meta charset="utf-8">
     <title>Vigil · {{suite}} · {{verdict}}</title>
     <style>
-      body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 2rem auto; max-width: 1120px; color: #222; padding: 0 1rem; }
+      body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; padding: 0 1rem; }
       h1 { font-size: 1.5rem; margin-bottom: .3rem; }
       h2 { font-size: 1.2rem; margin-top: 2.5rem; border-bottom: 1px solid #ddd; padding-bottom: .3rem; }
       .verdict { display: inline-block; padding: .35rem .9rem; border-radius: 4px; color: #fff; font-weight: bold; font-size: 1.2rem; }
       .verdict.pass { background: #009E73; } .verdict.fail { background: #D55E00; }
       table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
       th, td { padding: .25rem .7rem; text-align: left; border-bottom: 1px solid #eee; }
-      td.num { text-align: right; font-variant-numeric: tabular-nums; }
+      td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
       td.fail { color: #D55E00; font-weight: bold; } td.pass { color: #009E73; } td.flag { color: #B07A00; font-weight: bold; }
       .meta td:first-child { color: #666; white-space: nowrap; }
       .meta td { word-break: break-all; }
       ul.checks li { margin: .2rem 0; } .src { color: #888; font-size: .8rem; }
       .muted { color: #666; } img { max-width: 100%; border: 1px solid #ddd; margin: .4rem 0; }
       .diagrams img { width: 360px; margin-right: .8rem; }
+      h3 { font-size: 1rem; margin: 1.6rem 0 .2rem; }
+      table.classes { font-size: .8rem; } table.classes th { font-weight: normal; color: #555; }
+      table.classes th.group { text-align: center; font-weight: bold; color: #222; border-bottom: none; }
+      table.classes td, table.classes th { padding: .2rem .45rem; }
+      .tiles { display: flex; flex-wrap: wrap; gap: .6rem; }
+      figure { margin: 0; }
+      .tile { border: 1px solid #ddd; padding: .4rem; font-size: .8rem; }
+      .tile.new { border: 3px solid #D55E00; padding: calc(.4rem - 2px); }
+      .tile .pictures { display: flex; gap: .4rem; align-items: flex-start; }
+      .tile img, .inputs img { border: 1px solid #ddd; margin: 0; background: #eee; }
+      img.crisp { image-rendering: pixelated; }
+      .badge { background: #D55E00; color: #fff; font-weight: bold; padding: 0 .3rem; }
+      .detection-row { display: flex; gap: .6rem; align-items: flex-start; margin: .4rem 0; }
+      .detection-row > a img { margin: 0; }
+      .inputs { display: flex; flex-direction: column; gap: .4rem; font-size: .8rem; }
+      img.legend { border: none; }
     </style>
     </head>
     <body>
@@ -315,9 +532,28 @@ public struct HTMLReport {
     {{#metrics}}<tr><td>{{metric}}</td><td class="num">{{baseline}}</td><td class="num">{{candidate}}</td><td class="num">{{delta}}</td></tr>
     {{/metrics}}
     </table>
+    {{#classes}}
+    <table class="classes">
+    <tr><th rowspan="2">class</th><th rowspan="2">support</th>{{#metrics}}<th colspan="2" class="group">{{name}}</th>{{/metrics}}</tr>
+    <tr>{{#metrics}}<th>baseline → candidate</th><th>Δ</th>{{/metrics}}</tr>
+    {{#rows}}<tr><td>{{class}}</td><td class="num">{{support}}</td>{{#cells}}<td class="num">{{value}}</td><td class="num{{#worse}} fail{{/worse}}">{{delta}}</td>{{/cells}}</tr>
+    {{/rows}}
+    </table>
+    {{#note}}<p class="muted">{{note}}</p>{{/note}}
+    {{/classes}}
+    {{#confusion}}<p><img src="{{confusion}}" alt="confusion matrices of baseline and candidate and their difference on {{id}}"></p>{{/confusion}}
     {{#galleries}}
-    {{#file}}<p><img src="{{file}}" alt="{{role}} {{model}} failures on {{id}}"></p>{{/file}}
-    {{^file}}<p class="muted">{{none}}</p>{{/file}}
+    {{#title}}<h3>{{title}}</h3><p class="muted">{{subtitle}}</p>{{/title}}
+    {{#hasTiles}}<div class="tiles">{{/hasTiles}}
+    {{#tiles}}<figure class="tile{{#isNew}} new{{/isNew}}">
+    <div class="pictures">{{#thumbnail}}<a href="{{full}}"><img src="{{src}}" width="{{width}}" height="{{height}}" alt="{{alt}}" title="{{title}}"{{#crisp}} class="crisp"{{/crisp}}></a>{{/thumbnail}}{{#input}}<img src="{{src}}" width="{{width}}" height="{{height}}" alt="{{alt}}" title="{{title}}"{{#crisp}} class="crisp"{{/crisp}}>{{/input}}</div>
+    <figcaption>{{#isNew}}<span class="badge">NEW</span> {{/isNew}}<b>true {{label}} → {{predicted}}</b><br>confidence {{confidence}}<br><span class="muted">#{{rank}} {{sample}}</span></figcaption>
+    </figure>{{/tiles}}
+    {{#hasTiles}}</div>{{/hasTiles}}
+    {{#legend}}<p><img src="{{legend}}" alt="legend: true positive, false positive, missed object, found object, crowd region" class="legend"></p>{{/legend}}
+    {{#rows}}<div class="detection-row"><a href="{{full}}"><img src="{{file}}" alt="baseline and candidate detections on {{sample}}"></a>{{#hasInputs}}<div class="inputs">{{#inputs}}<figure><img src="{{src}}" width="{{width}}" height="{{height}}" alt="{{alt}}" title="{{title}}"{{#crisp}} class="crisp"{{/crisp}}><figcaption class="muted">{{role}} input</figcaption></figure>{{/inputs}}</div>{{/hasInputs}}</div>
+    {{/rows}}
+    {{^title}}<p class="muted">{{none}}</p>{{/title}}
     {{/galleries}}
     <div class="diagrams">{{#diagrams}}<img src="{{file}}" alt="{{role}} reliability diagram">{{/diagrams}}</div>
     {{/sections}}

@@ -3,7 +3,8 @@ import Vigil
 
 /// A reliability diagram: per confidence bin, the accuracy actually reached (bars) against the
 /// confidence claimed (diagonal), with the gap between them marked by colour (sky blue when the
-/// model is underconfident, vermillion when overconfident), and the samples per bin below.
+/// model is underconfident, vermillion when overconfident), the samples per bin below, and the
+/// legend under the chart, clear of every bar.
 public struct ReliabilityDiagram {
     public var title: String
     public var bins: [ReliabilityBin]
@@ -16,7 +17,7 @@ public struct ReliabilityDiagram {
     }
 
     public func render(to url: URL) throws {
-        let canvas = Canvas(width: 360, height: 432)
+        let canvas = Canvas(width: 360, height: 482)
         let plot = (x: 56.0, y: 44.0, size: 280.0)
         let histogram = (y: plot.y + plot.size + 34, height: 44.0)
         canvas.text(title, x: 12, y: 20, size: 12.5, bold: true)
@@ -58,15 +59,21 @@ public struct ReliabilityDiagram {
         canvas.text("confidence (top-label)", x: plot.x + plot.size / 2, y: histogram.y + histogram.height + 16, size: 10.5, align: .centre)
         canvas.verticalText("accuracy", x: 16, y: plot.y + plot.size / 2, size: 10.5)
         canvas.text("samples per bin (max \(maxCount))", x: plot.x, y: histogram.y - 3, size: 8.5, .grey)
-        // Legend, on a white panel so bars behind it do not obscure it.
-        canvas.fill(x: plot.x + 4, y: plot.y + 4, width: 158, height: 52, .white, alpha: 0.9)
-        canvas.fill(x: plot.x + 8, y: plot.y + 8, width: 10, height: 10, .blue, alpha: 0.9)
-        canvas.text("accuracy", x: plot.x + 22, y: plot.y + 17, size: 9.5)
-        canvas.fill(x: plot.x + 8, y: plot.y + 24, width: 10, height: 10, .skyBlue)
-        canvas.text("accuracy above confidence", x: plot.x + 22, y: plot.y + 33, size: 9.5)
-        canvas.fill(x: plot.x + 8, y: plot.y + 40, width: 10, height: 10, .vermillion, alpha: 0.35)
-        canvas.stroke(x: plot.x + 8, y: plot.y + 40, width: 10, height: 10, .vermillion)
-        canvas.text("accuracy below confidence", x: plot.x + 22, y: plot.y + 49, size: 9.5)
+        // Legend below the chart, where it covers no bar; items wrap to a second line.
+        var x = 12.0, y = histogram.y + histogram.height + 34
+        for (label, colour, alpha, outlined) in [("accuracy", Colour.blue, 0.9, false),
+                                                 ("accuracy above confidence", .skyBlue, 1, false),
+                                                 ("accuracy below confidence", .vermillion, 0.35, true)] {
+            let width = 14 + canvas.textWidth(label, size: 9.5) + 14
+            if x + width > Double(canvas.width) - 8 {
+                x = 12
+                y += 16
+            }
+            canvas.fill(x: x, y: y - 9, width: 10, height: 10, colour, alpha: alpha)
+            if outlined { canvas.stroke(x: x, y: y - 9, width: 10, height: 10, colour) }
+            canvas.text(label, x: x + 14, y: y, size: 9.5)
+            x += width
+        }
         try canvas.writePNG(to: url)
     }
 }

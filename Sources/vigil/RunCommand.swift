@@ -52,6 +52,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let commandStarted = Date()
         let suite = try Suite.load(URL(fileURLWithPath: self.suite), displayPath: self.suite)
         let store = try RunStore(path: StoreLocation.resolve(self.store))
         let storedBaseline = try baselineRun.map { try Self.storedBaseline($0, in: store) }
@@ -74,9 +75,20 @@ struct RunCommand: AsyncParsableCommand {
         progress.finish()
         try store.complete(result)
         var reportPath: String?
+        var reportSeconds: Double?
         if !noReport {
             let folder = URL(fileURLWithPath: reports).appendingPathComponent(result.id)
-            reportPath = try HTMLReport(result: result, goldenSet: prepared.goldenSet).write(to: folder).relativePath
+            let started = Date()
+            var inputs: [ModelRole: ModelSpec.Input] = [:]
+            inputs[.baseline] = prepared.baselineBackend?.spec.input
+            inputs[.candidate] = prepared.candidateBackend.spec.input
+            var report = HTMLReport(result: result, goldenSet: prepared.goldenSet, modelInputs: inputs)
+            if progress.enabled {
+                report.progress = { done, total in progress.showReport(done: done, total: total, started: started) }
+            }
+            reportPath = try report.write(to: folder).relativePath
+            progress.finish()
+            reportSeconds = Date().timeIntervalSince(started)
         }
         if json {
             print(String(decoding: try RunResult.jsonEncoder().encode(result), as: UTF8.self))
@@ -84,7 +96,10 @@ struct RunCommand: AsyncParsableCommand {
             print(TerminalReport.render(result))
             print("")
             if let reportPath { print("Report: \(reportPath)") }
-            print("Stored: run \(result.id) in \(store.path) (\(String(format: "%.1f", result.durationSeconds)) s)")
+            print("Stored: run \(result.id) in \(store.path)")
+            let parts = ["run \(String(format: "%.1f", result.durationSeconds)) s"]
+                + (reportSeconds.map { ["report \(String(format: "%.1f", $0)) s"] } ?? [])
+            print("Took \(String(format: "%.1f", Date().timeIntervalSince(commandStarted))) s (\(parts.joined(separator: ", ")))")
         }
         if !result.passed { throw ExitCode(1) }
     }
@@ -134,7 +149,24 @@ final class ProgressDisplay: Sendable {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
+    /// The report's progress: gallery pictures made so far (shown from the first one, since the
+    /// run before it already took its time).
+    func showReport(done: Int, total: Int, started: Date) {
+        guard enabled else { return }
+        let elapsed = Date().timeIntervalSince(started)
+        let draw = lastDraw.withLock { last -> Bool in
+            guard elapsed - last >= 0.1 || done == total else { return false }
+            last = elapsed
+            return true
+        }
+        guard draw else { return }
+        drawn.store(true, ordering: .relaxed)
+        let line = String(format: "\r\u{1B}[K  report: gallery pictures %d/%d · %.1f s", done, total, elapsed)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
     func finish() {
+        lastDraw.withLock { $0 = 0 }
         if drawn.load(ordering: .relaxed) {
             FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Vigil
+import VigilTestSupport
 @testable import VigilReport
 
 @Suite("HTML report and Cairo PNGs")
@@ -73,27 +74,80 @@ struct HTMLReportTests {
         #expect(html.contains("FAIL"))
     }
 
-    @Test func writesGalleriesAndDiagramsAsPNG() throws {
+    @Test func writesGalleriesHeatMapsAndDiagramsAsPNG() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-report-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let set = try hostileGoldenSet(in: folder.appendingPathComponent("golden"))
         let report = folder.appendingPathComponent("report")
-        try HTMLReport(result: result(for: set), goldenSet: set).write(to: report)
+        // The candidate reads 8×8 grey, so its input pictures differ from the 24×24 images.
+        let input = ModelSpec.Input(width: 8, height: 8, color: .gray, resize: .stretch, mean: [0], std: [1])
+        try HTMLReport(result: result(for: set), goldenSet: set, modelInputs: [.candidate: input]).write(to: report)
         let files = try FileManager.default.contentsOfDirectory(atPath: report.path).sorted()
-        // The baseline made no mistakes, so it has no gallery; the candidate has one per scenario.
-        #expect(files == ["gallery-clean-candidate.png", "gallery-occlusion-s3-candidate.png", "index.html",
+        #expect(files == ["confusion-clean.png", "confusion-occlusion-s3.png", "images", "index.html",
                           "reliability-clean-baseline.png", "reliability-clean-candidate.png",
                           "reliability-occlusion-s3-baseline.png", "reliability-occlusion-s3-candidate.png"])
+        // The baseline made no mistakes, so only the candidate's failures (samples 0, 1, 2) are
+        // pictured: the scenario image (small, so its own thumbnail) and what the model received.
+        let pictures = try FileManager.default.contentsOfDirectory(atPath: report.appendingPathComponent("images").path).sorted()
+        #expect(pictures == ["clean-0-input-candidate.png", "clean-0.png", "clean-1-input-candidate.png", "clean-1.png",
+                             "clean-2-input-candidate.png", "clean-2.png",
+                             "occlusion-s3-0-input-candidate.png", "occlusion-s3-0.png", "occlusion-s3-1-input-candidate.png",
+                             "occlusion-s3-1.png", "occlusion-s3-2-input-candidate.png", "occlusion-s3-2.png"])
         for file in files where file.hasSuffix(".png") {
             let data = try Data(contentsOf: report.appendingPathComponent(file))
             #expect(Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(file) is not a PNG")
             // Width and height from the IHDR chunk.
             let width = data[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = data[20..<24].reduce(0) { $0 << 8 | Int($1) }
-            #expect(width > 300 && height > 200, "\(file) is \(width)x\(height)")
+            #expect(width > 300 && height > 150, "\(file) is \(width)x\(height)")
         }
+        // The full-size picture is the scenario image byte for byte; the input is the model's size.
+        let clean = try Image(contentsOf: report.appendingPathComponent("images/clean-1.png"))
+        #expect(clean.pixels() == (try Image(contentsOf: set.url(of: set.samples[1]))).pixels())
+        let seen = try Image(contentsOf: report.appendingPathComponent("images/clean-1-input-candidate.png"))
+        #expect(seen.width == 8 && seen.height == 8 && seen.channels == 1)
         let html = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(html.contains("no misclassifications on 6 samples"))
-        #expect(html.contains(#"<img src="gallery-occlusion-s3-candidate.png""#))
+        // 24-px images are enlarged 7× (168 px) with crisp pixels, 8-px inputs 22× (176 px).
+        #expect(html.contains(#"<a href="images/occlusion-s3-2.png"><img src="images/occlusion-s3-2.png" width="168" height="168""#))
+        #expect(html.contains(#"<img src="images/occlusion-s3-2-input-candidate.png" width="176" height="176""#))
+        #expect(html.contains("what candidate cand&quot;idate received: 8×8 (stretch)"))
+        #expect(html.contains("<span class=\"badge\">NEW</span>"))
+        // The per-class table: both classes, precision … FNR as baseline → candidate.
+        #expect(html.contains(#"<th colspan="2" class="group">fnr</th>"#))
+        #expect(html.contains(#"<div class="tiles">"#))
+        #expect(html.contains("<td>dog &amp; &quot;friends&quot;</td>"))
+    }
+
+    /// A picture that cannot be made (an image gone since the run) fails the report with the
+    /// file's name, not a crash or a half-drawn gallery passed off as complete.
+    @Test func aMissingImageFailsTheReportNamingIt() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-report-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let set = try hostileGoldenSet(in: folder.appendingPathComponent("golden"))
+        try FileManager.default.removeItem(at: set.url(of: set.samples[2]))
+        let message = inputError { try HTMLReport(result: result(for: set), goldenSet: set).write(to: folder.appendingPathComponent("report")) }
+        #expect(message.contains("img2<x>.png"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("report/index.html").path))
+    }
+
+    @Test func confusionHeatMapsShowCountsAndChange() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-confusion-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("c.png")
+        try ConfusionHeatMaps(title: "t", classes: ["a", "b"], baseline: [[9, 1], [0, 10]], candidate: [[5, 5], [0, 10]],
+                              modelNames: ("x", "y")).render(to: url)
+        let image = try Image(contentsOf: url)
+        let pixels = image.pixels(), width = image.width
+        func colour(x: Int, y: Int) -> [UInt8] { Array(pixels[(y * width + x) * 3..<(y * width + x) * 3 + 3]) }
+        // Find the difference panel's cells by colour: the candidate lost 4 on the diagonal
+        // (worse, vermillion: red > blue) and gained 4 off it (worse too); b's row is unchanged (white).
+        let reddish = (0..<image.height).flatMap { y in (width * 2 / 3..<width).map { (x: $0, y: y) } }
+            .filter { let c = colour(x: $0.x, y: $0.y); return Int(c[2]) > Int(c[0]) + 60 }
+        #expect(!reddish.isEmpty)
+        let bluish = (0..<image.height).flatMap { y in (width * 2 / 3..<width).map { (x: $0, y: y) } }
+            .filter { let c = colour(x: $0.x, y: $0.y); return Int(c[0]) > Int(c[2]) + 60 }
+        #expect(bluish.isEmpty, "nothing got better, so the difference has no blue cell")
     }
 
     /// With robustness scores the report draws severity curves and the CE table; a flagged

@@ -63,4 +63,15 @@ struct RobustnessTests {
         #expect(r.notes.contains { $0.hasPrefix("CE undefined") && $0.hasSuffix("for: fog") })
         #expect(RobustnessScores.compute([try Self.measure("clean", 1, 1)], metric: MetricKey(.accuracy), reference: .baseline) == nil)
     }
+
+    /// A reference as good under a corruption as on clean images on average (one sample better at
+    /// severity 1, one worse at 3, of 52) has no degradation to normalise by: relative CE is
+    /// undefined, not the rounding residue's 10^17 %.
+    @Test func aReferenceThatDoesNotDegradeLeavesRelativeCEUndefined() throws {
+        let measurements = try [Self.measure("clean", 50.0 / 52, 42.0 / 52),
+                                Self.measure("low-light@1", 51.0 / 52, 42.0 / 52), Self.measure("low-light@3", 49.0 / 52, 43.0 / 52)]
+        let r = try #require(RobustnessScores.compute(measurements, metric: MetricKey(.accuracy), reference: .baseline))
+        #expect(r.corruptions[0].candidate.relativeCE == nil && r.corruptions[0].baseline.relativeCE == nil)
+        #expect(r.corruptions[0].candidate.ce != nil)
+    }
 }

@@ -49,11 +49,18 @@ int cvb_image_channels(const cvb_image *image);
 int cvb_image_copy_pixels(const cvb_image *image, uint8_t *out, size_t capacity, cvb_error *error);
 /// Encodes to a file; the format follows the extension (.png recommended: lossless).
 int cvb_image_write(const cvb_image *image, const char *path, cvb_error *error);
+/// Writes a PNG quickly (a few ms per megapixel; see png.cpp): for report pictures.
+int cvb_image_write_png(const cvb_image *image, const char *path, cvb_error *error);
+/// The same for opaque BGRA pixels (a Cairo ARGB32 surface), rows `stride` bytes apart.
+int cvb_write_png_bgra(const uint8_t *pixels, int width, int height, size_t stride, const char *path,
+                       cvb_error *error);
 /// Writes the image as premultiplied BGRA (Cairo's ARGB32 on little-endian machines), scaled
 /// to `width` x `height`: nearest-neighbour when enlarging (pixels stay visible), area
 /// averaging when shrinking.
 int cvb_image_to_bgra(const cvb_image *image, int width, int height, uint8_t *out,
                       size_t stride, cvb_error *error);
+/// A copy scaled to `width` x `height` the same way (for thumbnails).
+cvb_image *cvb_image_resized(const cvb_image *image, int width, int height, cvb_error *error);
 
 // MARK: - Scenarios (deterministic: same input, parameters and seed give identical bytes)
 
@@ -159,6 +166,10 @@ typedef struct cvb_preprocess {
 /// Converts one image into one input tensor of `width * height * channels` floats.
 int cvb_preprocess_image(const cvb_image *image, const cvb_preprocess *spec, float *out,
                          size_t capacity, cvb_error *error);
+/// The image as preprocessing hands it to the network before `scale`, `mean` and `std`: colour
+/// conversion and geometry only, rounded to 8 bits, in BGR (or grey) for display. Reports show
+/// it as "what the model saw".
+cvb_image *cvb_preprocess_view(const cvb_image *image, const cvb_preprocess *spec, cvb_error *error);
 /// How preprocessing maps an image of `image_width` x `image_height` onto the input: a point
 /// (x, y) of the image lands at (x * scale_x + offset_x, y * scale_y + offset_y). Detectors use
 /// it to map boxes back. Returns 0, or -1 for an invalid spec.

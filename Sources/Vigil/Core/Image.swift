@@ -55,6 +55,20 @@ public final class Image {
         try Bridge.check("\(url.path)") { error in cvb_image_write(pointer, url.path, error) }
     }
 
+    /// Writes a PNG several times faster than `write(to:)` (libpng), in files a little larger:
+    /// for pictures made in bulk, such as a report's galleries.
+    public func writePNG(to url: URL) throws {
+        try Bridge.check("\(url.path)") { error in cvb_image_write_png(pointer, url.path, error) }
+    }
+
+    /// A copy scaled to `width` x `height`: nearest neighbour when enlarging (pixels stay
+    /// visible), area averaging when shrinking (noise and texture look as they are).
+    public func resized(width: Int, height: Int) throws -> Image {
+        Image(taking: try Bridge.call("image") { error in
+            cvb_image_resized(pointer, Int32(width), Int32(height), error)
+        })
+    }
+
     /// Premultiplied BGRA pixels (Cairo's ARGB32 layout on little-endian machines), scaled to
     /// the given size with nearest-neighbour sampling.
     public func bgra(width: Int, height: Int, stride: Int, into buffer: UnsafeMutablePointer<UInt8>) throws {
@@ -92,6 +106,17 @@ enum Bridge {
 }
 
 /// OpenCV facts Vigil records with every run.
+/// Vigil's PNG encoder for pictures made in bulk (see `Image.writePNG(to:)`).
+public enum PNG {
+    /// Writes opaque BGRA pixels (a Cairo ARGB32 surface on a little-endian machine), rows
+    /// `stride` bytes apart, as an RGB PNG.
+    public static func write(bgra pixels: UnsafePointer<UInt8>, width: Int, height: Int, stride: Int, to url: URL) throws {
+        try Bridge.check("\(url.path)") { error in
+            cvb_write_png_bgra(pixels, Int32(width), Int32(height), stride, url.path, error)
+        }
+    }
+}
+
 public enum OpenCV {
     public static var version: String { String(cString: cvb_opencv_version()) }
 

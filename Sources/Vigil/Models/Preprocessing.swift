@@ -233,6 +233,16 @@ extension ModelSpec.Input {
         return tensor
     }
 
+    /// `image` as this section hands it to the network before `scale`, `mean` and `std`:
+    /// converted to the model's colour order, resized, cropped or padded, rounded to 8 bits and
+    /// shown in BGR (or grey). Reports show it as the image the model saw.
+    public func view(of image: Image) throws -> Image {
+        var p = preprocessing
+        return Image(taking: try Bridge.call("preprocessing") { error in
+            cvb_preprocess_view(image.pointer, &p, error)
+        })
+    }
+
     /// The bridge's view of this section.
     var preprocessing: cvb_preprocess {
         var p = cvb_preprocess()

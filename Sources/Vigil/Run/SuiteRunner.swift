@@ -385,11 +385,24 @@ public struct SuiteRunner: Sendable {
     /// A sample's image as a scenario shows it to the models: decoded, checked against the
     /// manifest's size (detection), and transformed with the sample's seed.
     public static func scenarioImage(_ sample: Sample, _ scenario: Scenario, goldenSet: GoldenSet, seed: UInt64) throws -> Image {
+        try scenarioImage(sample, scenario, decoded: sampleImage(sample, goldenSet: goldenSet), goldenSet: goldenSet, seed: seed)
+    }
+
+    /// A sample's image decoded and checked against the manifest's size (detection).
+    public static func sampleImage(_ sample: Sample, goldenSet: GoldenSet) throws -> Image {
         let url = goldenSet.url(of: sample)
         let image = try Image(contentsOf: url)
         if let width = sample.width, let height = sample.height, image.width != width || image.height != height {
             throw InputError("\(DisplayPath.of(url)): the image is \(image.width)×\(image.height), but golden set '\(goldenSet.name)' lists sample '\(sample.id)' as \(width)×\(height); its boxes would not fit")
         }
+        return image
+    }
+
+    /// The scenario applied to a sample's image decoded by `sampleImage`, so that one decode
+    /// serves several scenarios (reports).
+    public static func scenarioImage(_ sample: Sample, _ scenario: Scenario, decoded image: Image, goldenSet: GoldenSet,
+                                     seed: UInt64) throws -> Image {
+        let url = goldenSet.url(of: sample)
         let sampleSeed = Seeds.sample(run: seed, scenario: scenario, sampleID: sample.id)
         do {
             return try scenario.apply(to: image, seed: sampleSeed, objects: (sample.objects ?? []).map(\.box))

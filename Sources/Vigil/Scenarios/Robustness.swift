@@ -80,6 +80,10 @@ public struct RobustnessScores: Sendable, Hashable, Codable {
     }
 
     /// Scores from per-scenario performance; nil when no scenario is a single corruption.
+    /// Denominators at or below this are zero (metrics are fractions of at most billions of
+    /// samples, so a real one is never this small).
+    static let rounding = 1e-12
+
     public static func compute(_ measurements: [Measurement], metric: MetricKey,
                                reference: RobustnessReference) -> RobustnessScores? {
         var order: [String] = []
@@ -111,11 +115,13 @@ public struct RobustnessScores: Sendable, Hashable, Codable {
                     guard curve.baseline.allSatisfy({ $0 != nil }) else { return CorruptionScore(ce: nil, relativeCE: nil) }
                     let referenceErrors = curve.baseline.map { 1 - $0! }
                     let denominator = referenceErrors.reduce(0, +)
-                    let ce = denominator > 0 ? errors.reduce(0, +) / denominator : nil
+                    let ce = denominator > Self.rounding ? errors.reduce(0, +) / denominator : nil
                     var relative: Double?
                     if let cleanError, let referenceClean = clean?.baseline.map({ 1 - $0 }) {
                         let relativeDenominator = referenceErrors.reduce(0) { $0 + ($1 - referenceClean) }
-                        if relativeDenominator > 0 {
+                        // Sums of differences of fractions leave rounding residue (−1/52 + 1/52 is
+                        // 1e-17, not 0): below `rounding`, the reference did not degrade at all.
+                        if relativeDenominator > Self.rounding {
                             relative = errors.reduce(0) { $0 + ($1 - cleanError) } / relativeDenominator
                         }
                     }
