@@ -34,6 +34,31 @@ struct GoldenSetTests {
         #expect(verification.refusal.hasPrefix("golden set 'digits-subset' failed verification: \(root.path)/\(set.samples[0].path): missing"))
     }
 
+    /// The folder walk reads entries' types from the directory: nested folders are walked,
+    /// hidden files and folders skipped, a link to a file inside counts as that file (once), a
+    /// link to a file outside does not count as one of the set's files.
+    @Test func theFolderWalkFindsNestedFilesAndResolvesLinks() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let root = try makeDigitsSubset(in: folder, count: 3)
+        let set = try GoldenSet.load(root)
+        let nested = root.appendingPathComponent("images/more/deeper")
+        try FileManager.default.createDirectory(at: nested, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: nested.appendingPathComponent("stray.png"))
+        try Data("x".utf8).write(to: root.appendingPathComponent("images/.hidden.png"))
+        try FileManager.default.createDirectory(at: root.appendingPathComponent(".cache"), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: root.appendingPathComponent(".cache/blob.png"))
+        try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("images/alias.png"),
+                                                   withDestinationURL: set.url(of: set.samples[0]))
+        try Data("outside".utf8).write(to: folder.appendingPathComponent("outside.png"))
+        try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("images/out.png"),
+                                                   withDestinationURL: folder.appendingPathComponent("outside.png"))
+        let verification = set.verify()
+        #expect(verification.missing.isEmpty && verification.changed.isEmpty)
+        #expect(verification.extra == ["images/more/deeper/stray.png"])
+        #expect(set.filesOnDisk().sorted() == (set.samples.map(\.path) + ["images/more/deeper/stray.png", "manifest.json"]).sorted())
+    }
+
     @Test func identityIgnoresFormattingButNotContent() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One labelled image of a golden set: a class label (classification) or a list of objects
 /// with boxes and the image's size (detection).
@@ -368,12 +371,8 @@ public struct GoldenSet: Sendable {
     public func verify() -> GoldenSetVerification {
         var missing: [String] = [], changed: [GoldenSetVerification.Change] = []
         for sample in samples {
-            let url = url(of: sample)
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                missing.append(sample.path)
-                continue
-            }
-            guard let actual = try? SHA256.hex(ofFile: url) else {
+            // One open per file: a file that cannot be opened is missing.
+            guard let actual = try? SHA256.hex(ofFile: url(of: sample)) else {
                 missing.append(sample.path)
                 continue
             }
@@ -392,20 +391,49 @@ public struct GoldenSet: Sendable {
         (manifest.ignore ?? []).contains { fnmatch($0, relativePath, 0) == 0 }
     }
 
-    /// Regular files under the folder, relative paths, hidden files skipped.
+    /// Regular files under the folder, relative paths, hidden files skipped. One directory read
+    /// per folder and no `stat` per file (the entry's type comes with its name); a symbolic
+    /// link counts as the file it resolves to when that is a regular file inside the folder.
     func filesOnDisk() -> [String] {
         let base = root.resolvingSymlinksInPath().path
-        guard let walker = FileManager.default.enumerator(
-            at: root.resolvingSymlinksInPath(), includingPropertiesForKeys: [.isRegularFileKey],
-            options: [.skipsHiddenFiles]) else { return [] }
-        var files: [String] = []
-        for case let url as URL in walker {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
-            let path = url.resolvingSymlinksInPath().path
-            guard path.hasPrefix(base + "/") else { continue }
-            files.append(String(path.dropFirst(base.count + 1)))
+        var files: Set<String> = []
+        func walk(_ relative: String) {
+            let folder = relative.isEmpty ? base : base + "/" + relative
+            guard let directory = opendir(folder) else { return }
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+                guard !name.hasPrefix(".") else { continue }
+                let path = relative.isEmpty ? name : relative + "/" + name
+                var type = entry.pointee.d_type
+                if type == UInt8(DT_UNKNOWN) {
+                    // File systems that do not report types (rare): ask.
+                    var info = stat()
+                    guard lstat(base + "/" + path, &info) == 0 else { continue }
+                    type = (info.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR)
+                        : (info.st_mode & S_IFMT) == S_IFREG ? UInt8(DT_REG)
+                        : (info.st_mode & S_IFMT) == S_IFLNK ? UInt8(DT_LNK) : UInt8(DT_UNKNOWN)
+                }
+                switch Int32(type) {
+                case Int32(DT_DIR):
+                    walk(path)
+                case Int32(DT_REG):
+                    files.insert(path)
+                case Int32(DT_LNK):
+                    let target = URL(fileURLWithPath: base + "/" + path).resolvingSymlinksInPath().path
+                    var info = stat()
+                    if target.hasPrefix(base + "/"), stat(target, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+                        files.insert(String(target.dropFirst(base.count + 1)))
+                    }
+                default:
+                    break
+                }
+            }
         }
-        return files
+        walk("")
+        return Array(files)
     }
 }
 
