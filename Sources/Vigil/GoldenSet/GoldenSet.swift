@@ -354,7 +354,8 @@ public struct GoldenSet: Sendable {
     }
 
     public func url(of sample: Sample) -> URL {
-        root.appendingPathComponent(sample.path)
+        // Saying it is a file keeps Foundation from asking the file system (an lstat per call).
+        root.appendingPathComponent(sample.path, isDirectory: false)
     }
 
     /// Index of a class name in `classes` (the sample's label for classification).
