@@ -68,4 +68,5 @@ bench: build
 	fi
 	.build-bench/venv/bin/python Benchmarks/corruptions.py
 	.build-bench/venv/bin/python Benchmarks/scenarios.py
+	/usr/bin/python3 Benchmarks/harness.py
 	Scripts/with_model_server.sh python3 Benchmarks/report.py
