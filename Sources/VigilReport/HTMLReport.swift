@@ -42,11 +42,13 @@ public struct HTMLReport {
             throw InputError("\(folder.path): cannot create the report folder (\(error.localizedDescription))")
         }
         let samples = Dictionary(uniqueKeysWithValues: goldenSet.samples.map { ($0.id, $0) })
+        let indexByID = Dictionary(uniqueKeysWithValues: goldenSet.samples.enumerated().map { ($1.id, $0) })
         let plans = result.scenarios.map { plan($0, samples: samples) }
-        let pictures = try makePictures(plans, folder: folder)
+        let pictures = try makePictures(plans, indexByID: indexByID, folder: folder)
         var sections: [[String: Any]] = []
         for (index, scenarioResult) in result.scenarios.enumerated() {
-            sections.append(try section(scenarioResult, index: index, plan: plans[index], pictures: pictures, folder: folder))
+            sections.append(try section(scenarioResult, index: index, plan: plans[index], pictures: pictures,
+                                        indexByID: indexByID, folder: folder))
         }
         var context = context(sections: sections)
         if let robustness = result.robustness {
@@ -122,10 +124,9 @@ public struct HTMLReport {
     }
 
     /// Makes every picture the galleries show, each (scenario, sample) pair once.
-    private func makePictures(_ plans: [GalleryPlan], folder: URL) throws -> [ShownImages.Pair: Pictures] {
+    private func makePictures(_ plans: [GalleryPlan], indexByID: [String: Int], folder: URL) throws -> [ShownImages.Pair: Pictures] {
         var roles: [ShownImages.Pair: Set<ModelRole>] = [:]
         var rows: [ShownImages.Pair: (gallery: DetectionGallery, row: DetectionGallery.Row, rank: Int)] = [:]
-        let indexByID = Dictionary(uniqueKeysWithValues: goldenSet.samples.enumerated().map { ($1.id, $0) })
         let gallery = DetectionGallery(classes: goldenSet.classes, modelNames: (result.baseline.name, result.candidate.name))
         for (scenario, plan) in plans.enumerated() {
             switch plan {
@@ -189,9 +190,8 @@ public struct HTMLReport {
     }
 
     private func section(_ s: ScenarioResult, index: Int, plan: GalleryPlan, pictures: [ShownImages.Pair: Pictures],
-                         folder: URL) throws -> [String: Any] {
+                         indexByID: [String: Int], folder: URL) throws -> [String: Any] {
         let stem = Self.fileStem(s.scenario)
-        let indexByID = Dictionary(uniqueKeysWithValues: goldenSet.samples.enumerated().map { ($1.id, $0) })
         func picturesOf(_ sample: Sample) -> Pictures { pictures[.init(scenario: index, sample: indexByID[sample.id]!)]! }
         var galleries: [[String: Any]] = []
         var diagrams: [[String: Any]] = []

@@ -135,34 +135,33 @@ final class ProgressDisplay: Sendable {
     }
 
     func show(_ progress: RunProgress) {
-        guard enabled, progress.elapsedSeconds >= 2 else { return }
-        let draw = lastDraw.withLock { last -> Bool in
-            guard progress.elapsedSeconds - last >= 0.1 || progress.done == progress.total else { return false }
-            last = progress.elapsedSeconds
-            return true
-        }
-        guard draw else { return }
-        drawn.store(true, ordering: .relaxed)
+        guard progress.elapsedSeconds >= 2 else { return }
         let percent = progress.total > 0 ? 100 * progress.done / progress.total : 100
-        let line = String(format: "\r\u{1B}[K  predictions %d/%d (%d%%) · %.1f s",
-                          progress.done, progress.total, percent, progress.elapsedSeconds)
-        FileHandle.standardError.write(Data(line.utf8))
+        draw(elapsed: progress.elapsedSeconds, last: progress.done == progress.total) {
+            String(format: "predictions %d/%d (%d%%) · %.1f s", progress.done, progress.total, percent, progress.elapsedSeconds)
+        }
     }
 
     /// The report's progress: gallery pictures made so far (shown from the first one, since the
     /// run before it already took its time).
     func showReport(done: Int, total: Int, started: Date) {
-        guard enabled else { return }
         let elapsed = Date().timeIntervalSince(started)
-        let draw = lastDraw.withLock { last -> Bool in
-            guard elapsed - last >= 0.1 || done == total else { return false }
-            last = elapsed
+        draw(elapsed: elapsed, last: done == total) {
+            String(format: "report: gallery pictures %d/%d · %.1f s", done, total, elapsed)
+        }
+    }
+
+    /// Redraws the line at most every 0.1 s, and always for the last update.
+    private func draw(elapsed: Double, last: Bool, _ text: () -> String) {
+        guard enabled else { return }
+        let due = lastDraw.withLock { previous -> Bool in
+            guard elapsed - previous >= 0.1 || last else { return false }
+            previous = elapsed
             return true
         }
-        guard draw else { return }
+        guard due else { return }
         drawn.store(true, ordering: .relaxed)
-        let line = String(format: "\r\u{1B}[K  report: gallery pictures %d/%d · %.1f s", done, total, elapsed)
-        FileHandle.standardError.write(Data(line.utf8))
+        FileHandle.standardError.write(Data(("\r\u{1B}[K  " + text()).utf8))
     }
 
     func finish() {
