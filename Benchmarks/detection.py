@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """`vigil score detection` against pycocotools, faster-coco-eval and hotcoco on the same COCO-like data.
 
-Usage: python3 Benchmarks/detection.py [--images 5000] [--vigil .build/release/vigil] [--skip-pycocotools]
+Usage: python3 Benchmarks/detection.py [--images 5000] [--vigil .build/release/vigil] [--skip-pycocotools] [--repeat 3]
 
 Generates data with Benchmarks/coco_data.py (80 classes, ~7 ground-truth boxes and 100
-detections per image), runs each tool once on it in a fresh process (loading both JSON files,
-evaluating, summarizing), checks that the 12 summary numbers agree, and prints wall times and
-the ratios. Then runs Vigil on 1/4, 1/2 and all of the images and prints its peak memory per
+detections per image), runs each tool on it in a fresh process (loading both JSON files,
+evaluating, summarizing; hotcoco's and faster-coco-eval's times include starting Python and
+importing them, Vigil's its own process start), checks that the 12 summary numbers agree, and
+prints the best wall time of --repeat runs and the ratios. Then runs Vigil on 1/4, 1/2 and all of the images and prints its peak memory per
 detection, to show that memory grows linearly with the number of detections.
 Times are wall-clock on a shared machine: repeat runs differ by some percent.
 """
@@ -68,6 +69,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--vigil", default=str(ROOT / ".build/release/vigil"))
     parser.add_argument("--skip-pycocotools", action="store_true", help="it takes minutes")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per tool; the best is shown (pycocotools runs once)")
     args = parser.parse_args()
     if not Path(args.vigil).exists():
         sys.exit(f"{args.vigil} not found: run `make build` first")
@@ -78,16 +80,21 @@ def main() -> None:
         gt, dt = str(data / "gt.json"), str(data / "dt.json")
 
         results = {}
-        seconds, out, vigil_memory = peak_memory([args.vigil, "score", "detection", "--gt", gt, "--predictions", dt,
-                                                  "--bootstrap", "0", "--json"])
-        vigil = json.loads(out)
-        results["vigil"] = (seconds, [vigil[k] for k in KEYS])
-        peers = ["hotcoco", "faster-coco-eval"] + ([] if args.skip_pycocotools else ["pycocotools"])
-        for peer in peers:
-            seconds, out, _ = peak_memory([sys.executable, "-c", PEER, peer, gt, dt])
-            results[peer] = (seconds, json.loads(out))
-
+        # Best of --repeat runs per tool, the tools taking turns so that a noisy moment on the
+        # shared machine does not fall on one tool only.
+        commands = {"vigil": [args.vigil, "score", "detection", "--gt", gt, "--predictions", dt, "--bootstrap", "0", "--json"]}
+        for peer in ["hotcoco", "faster-coco-eval"] + ([] if args.skip_pycocotools else ["pycocotools"]):
+            commands[peer] = [sys.executable, "-c", PEER, peer, gt, dt]
+        for round in range(args.repeat):
+            for tool, command in commands.items():
+                if tool == "pycocotools" and round > 0:
+                    continue  # minutes per run; once is enough to show the order of magnitude
+                seconds, out, _ = peak_memory(command)
+                stats = [json.loads(out)[k] for k in KEYS] if tool == "vigil" else json.loads(out)
+                if tool not in results or seconds < results[tool][0]:
+                    results[tool] = (seconds, stats)
         print(f"\n{args.images} images, {detections} detections, 80 categories")
+        print(f"best of {args.repeat} runs per tool (pycocotools: 1)")
         print(f"{'tool':<18}{'wall s':>9}{'vs Vigil':>10}   max |stat − Vigil's|")
         for tool, (seconds, stats) in results.items():
             difference = max(abs(a - b) for a, b in zip(stats, results["vigil"][1]))

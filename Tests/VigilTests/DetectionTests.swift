@@ -459,10 +459,10 @@ final class DetectionCache: OutcomeCache, @unchecked Sendable {
     }
 }
 
-@Suite("COCO results files: the fast reader agrees with JSONDecoder and leaves odd files to it")
-struct COCOResultsScannerTests {
+@Suite("COCO files: the fast readers agree with JSONDecoder and leave odd files to it")
+struct COCOScannerTests {
     func scan(_ text: String) -> [COCODetection]? {
-        Array(text.utf8).withUnsafeBufferPointer { COCOResultsScanner.scan($0, bracketed: true) }
+        Array(text.utf8).withUnsafeBufferPointer { COCOScanner.results($0, bracketed: true) }
     }
 
     /// The same detections, bit for bit, as JSONDecoder gives: any key order, extra keys of
@@ -504,5 +504,65 @@ struct COCOResultsScannerTests {
     ])
     func oddFilesAreLeftToJSONDecoder(_ text: String) {
         #expect(scan(text) == nil)
+    }
+
+    /// A ground-truth file read by the scanner equals JSONDecoder's reading: annotations with
+    /// keys in any order, segmentation polygons and RLE skipped, crowd flags as 0/1/booleans or
+    /// absent, images with escaped file names, extra top-level keys.
+    @Test func groundTruthAgreesWithJSONDecoder() throws {
+        var generator = SystemRandomNumberGenerator()
+        var annotations: [String] = []
+        for index in 0..<1500 {
+            let b = (0..<4).map { _ in "\(Double.random(in: 0.5...600, using: &generator))" }
+            var fields = ["\"id\": \(index * 3 + 1)", "\"image_id\": \(index % 40)", "\"category_id\":\(index % 4 + 1)",
+                          "\"bbox\": [\(b.joined(separator: ","))]", "\"area\": \(Double.random(in: 0...9e4, using: &generator))"]
+            switch index % 5 {
+            case 0: fields.append("\"iscrowd\": 1")
+            case 1: fields.append("\"iscrowd\": false")
+            case 2: fields.append("\"iscrowd\":0")
+            case 3: fields.append("\"iscrowd\": true")
+            default: break
+            }
+            if index % 2 == 0 { fields.append("\"segmentation\": [[1.5, 2, 30.25, 4, 5, 6e1]]") }
+            if index % 9 == 0 { fields.append("\"segmentation\": {\"counts\": \"x\\\"y[\", \"size\": [480, 640]}") }
+            fields.shuffle(using: &generator)
+            annotations.append("{" + fields.joined(separator: ", ") + "}")
+        }
+        let images = (0..<40).map { "{\"id\": \($0), \"width\": 640, \"height\": 480, \"file_name\": \"a\\u00e9\\/\($0).jpg\"}" }
+        let text = """
+            {"info": {"year": 2017, "note": "]}"}, "licenses": [],
+             "annotations": [\(annotations.joined(separator: ",\n"))],
+             "images": [\(images.joined(separator: ","))],
+             "categories": [{"id": 1, "name": "p\\"q"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}, {"id": 4, "name": "d"}]}
+            """
+        let data = Data(text.utf8)
+        let scanned = try #require(COCOGroundTruth.scan(data))
+        let decoded = try JSONDecoder().decode(GroundTruthFile.self, from: data)
+        #expect(scanned.annotations == decoded.annotations)
+        #expect(scanned.images == decoded.images)
+        #expect(scanned.categories == decoded.categories)
+        #expect(scanned.images[3].fileName == "a\u{e9}/3.jpg")
+        #expect(scanned.annotations.filter(\.isCrowd).count == 600)
+    }
+
+    struct GroundTruthFile: Decodable {
+        var images: [COCOGroundTruth.Image]
+        var annotations: [COCOGroundTruth.Annotation]
+        var categories: [COCOGroundTruth.Category]
+    }
+
+    /// Ground truth that is not plainly COCO's shape goes to JSONDecoder (nil here).
+    @Test(arguments: [
+        "{\"images\": [], \"categories\": []}",
+        "{\"images\": [], \"annotations\": [], \"annotations\": [], \"categories\": []}",
+        "{\"images\": [], \"annotations\": [{\"id\": 1, \"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1]}], \"categories\": []}",
+        "{\"images\": [], \"annotations\": [{\"id\": 1, \"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"area\": 1, \"iscrowd\": null}], \"categories\": []}",
+        "{\"images\": [], \"annotations\": [{\"id\": 1.5, \"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 1, 1], \"area\": 1}], \"categories\": []}",
+        "{\"images\": [], \"annotations\": [], \"categories\": []} x",
+        "{\"images\": [{\"id\": \"1\"}], \"annotations\": [], \"categories\": []}",
+        "[]",
+    ])
+    func oddGroundTruthIsLeftToJSONDecoder(_ text: String) {
+        #expect(COCOGroundTruth.scan(Data(text.utf8)) == nil)
     }
 }

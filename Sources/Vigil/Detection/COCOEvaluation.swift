@@ -43,30 +43,26 @@ public struct COCOEvaluation: Sendable {
     public init(groundTruth: COCOGroundTruth, detections: [COCODetection]) {
         let imageIDs = Array(Set(groundTruth.images.map(\.id))).sorted()
         let categories = groundTruth.categories.sorted { $0.id < $1.id }
-        let imageIndex = Dictionary(uniqueKeysWithValues: imageIDs.enumerated().map { ($1, $0) })
-        let categoryIndex = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1.id, $0) })
+        let imageIndex = IDIndex(imageIDs), categoryIndex = IDIndex(categories.map(\.id))
         let K = categories.count, I = imageIDs.count
-
-        // Ground truth and detections per category, then per image, in file order.
-        var truthByCategory = [[Int: [Int]]](repeating: [:], count: K)
-        for (index, a) in groundTruth.annotations.enumerated() {
-            guard let k = categoryIndex[a.categoryID], let i = imageIndex[a.imageID] else { continue }
-            truthByCategory[k][i, default: []].append(index)
+        let annotations = groundTruth.annotations
+        // Image indices per annotation and detection (−1: not an image of the evaluation).
+        let truthImages = annotations.map { Int32(imageIndex[$0.imageID] ?? -1) }
+        let detectionImages = detections.map { Int32(imageIndex[$0.imageID] ?? -1) }
+        let truth = Buckets(count: K, items: annotations.count) {
+            truthImages[$0] < 0 ? nil : categoryIndex[annotations[$0].categoryID]
         }
-        var detectionsByCategory = [[Int: [Int]]](repeating: [:], count: K)
-        for (index, d) in detections.enumerated() {
-            guard let k = categoryIndex[d.categoryID], let i = imageIndex[d.imageID] else { continue }
-            detectionsByCategory[k][i, default: []].append(index)
+        let found = Buckets(count: K, items: detections.count) {
+            detectionImages[$0] < 0 ? nil : categoryIndex[detections[$0].categoryID]
         }
 
         let T = Self.T, R = Self.R, A = Self.A, M = Self.M
         let precision = SharedDoubles(repeating: -1, count: T * R * K * A * M)
         let recall = SharedDoubles(repeating: -1, count: T * K * A * M)
         let rankedSlots = SharedSlots<RankedDetections>(count: K)
-        let annotations = groundTruth.annotations
-        let truth = truthByCategory, found = detectionsByCategory
         DispatchQueue.concurrentPerform(iterations: K) { k in
-            let evaluated = Self.evaluateCategory(truth: truth[k], detections: found[k],
+            let evaluated = Self.evaluateCategory(truth: truth[k], truthImages: truthImages,
+                                                  detections: found[k], detectionImages: detectionImages,
                                                   annotations: annotations, results: detections, images: I)
             for a in 0..<A {
                 for (m, maxDet) in Self.maxDetections.enumerated() {
@@ -79,7 +75,9 @@ public struct COCOEvaluation: Sendable {
                     }
                 }
             }
-            rankedSlots[k] = evaluated[0].limited(to: Self.maxDetections.last!)
+            // Cells hold at most 100 detections (the largest cap), so area "all" is what the
+            // bootstrap needs as it is.
+            rankedSlots[k] = evaluated[0]
         }
         self.imageIDs = imageIDs
         self.categories = categories
@@ -103,101 +101,98 @@ public struct COCOEvaluation: Sendable {
         return intersection / union
     }
 
-    /// One image and category: its detections by score, highest first (ties keep file order, a
-    /// stable sort), at most `cap` of them, and their IoU with each ground-truth box (D × G).
-    static func cell(truth: [Int], detections: [Int], annotations: [COCOGroundTruth.Annotation],
-                     results: [COCODetection], cap: Int = .max) -> (detections: [Int], ious: [Double]) {
-        let sorted = Array(detections.sorted {
-            results[$0].score != results[$1].score ? results[$0].score > results[$1].score : $0 < $1
-        }.prefix(cap))
-        let G = truth.count
-        var ious = [Double](repeating: 0, count: sorted.count * G)
-        for (d, di) in sorted.enumerated() {
-            for (g, gi) in truth.enumerated() {
-                ious[d * G + g] = iou(results[di].bbox, annotations[gi].bbox, crowd: annotations[gi].isCrowd)
-            }
-        }
-        return (sorted, ious)
-    }
-
-    /// The outcome of greedy matching on one image and category at several IoU thresholds.
-    struct Matching {
-        /// Per detection (in score order): bit t set when matched at threshold t.
-        var matched: [UInt16]
-        /// Per detection: bit t set when ignored at threshold t (matched to an ignored ground
-        /// truth, or unmatched with an area outside the range).
-        var ignored: [UInt16]
-        var nonIgnoredTruth: Int
-        /// Per detection: the ground-truth index (file order) it matched at the first threshold,
-        /// or -1.
-        var truthAtFirstThreshold: [Int]
-    }
-
-    /// pycocotools' evaluateImg matching. `ious` is D × G (detections in score order, ground
-    /// truth in file order); ground truth is visited non-ignored first.
-    static func match(ious: [Double], detections D: Int, truthIgnored: [Bool], truthCrowd: [Bool],
-                      detectionOutside: [Bool], thresholds: [Double]) -> Matching {
-        let G = truthIgnored.count
-        let order = (0..<G).filter { !truthIgnored[$0] } + (0..<G).filter { truthIgnored[$0] }
-        var matched = [UInt16](repeating: 0, count: D), ignored = [UInt16](repeating: 0, count: D)
-        var taken = [Bool](repeating: false, count: G)
-        var truthAtFirst = [Int](repeating: -1, count: D)
-        for (t, threshold) in thresholds.enumerated() {
-            for position in 0..<G { taken[position] = false }
-            let bit = UInt16(1) << UInt16(t)
-            for d in 0..<D {
-                var best = min(threshold, 1 - 1e-10)
-                var m = -1   // position in `order`
-                for (position, g) in order.enumerated() {
-                    if taken[position] && !truthCrowd[g] { continue }
-                    if m > -1 && !truthIgnored[order[m]] && truthIgnored[g] { break }
-                    let value = ious[d * G + g]
-                    if value < best { continue }
-                    best = value
-                    m = position
-                }
-                if m == -1 {
-                    if detectionOutside[d] { ignored[d] |= bit }
-                    continue
-                }
-                matched[d] |= bit
-                if t == 0 { truthAtFirst[d] = order[m] }
-                if truthIgnored[order[m]] { ignored[d] |= bit }
-                taken[m] = true
-            }
-        }
-        return Matching(matched: matched, ignored: ignored, nonIgnoredTruth: truthIgnored.filter { !$0 }.count,
-                        truthAtFirstThreshold: truthAtFirst)
-    }
-
     /// Evaluates one category on every image, for each area range: the detections (up to 100
-    /// per image, by score) with their match flags, in pycocotools' accumulate order.
-    static func evaluateCategory(truth: [Int: [Int]], detections: [Int: [Int]], annotations: [COCOGroundTruth.Annotation],
+    /// per image, by score) with their match flags, in pycocotools' accumulate order. `truth`
+    /// and `detections` are the category's annotation and result indices in file order;
+    /// `truthImages` and `detectionImages` give each one's image index.
+    static func evaluateCategory(truth: ArraySlice<Int32>, truthImages: [Int32], detections: ArraySlice<Int32>,
+                                 detectionImages: [Int32], annotations: [COCOGroundTruth.Annotation],
                                  results: [COCODetection], images: Int) -> [RankedDetections] {
         let cap = maxDetections.last!
-        var perArea = (0..<A).map { _ in RankedDetections(images: images) }
-        for image in Set(truth.keys).union(detections.keys).sorted() {
-            let truthIndices = truth[image] ?? []
-            let (detectionIndices, ious) = cell(truth: truthIndices, detections: detections[image] ?? [],
-                                                annotations: annotations, results: results, cap: cap)
-            let D = detectionIndices.count
-            let crowd = truthIndices.map { annotations[$0].isCrowd }
-            let scores = detectionIndices.map { results[$0].score }
-            for (a, range) in areaRanges.enumerated() {
-                let ignoredTruth = truthIndices.map {
-                    annotations[$0].isCrowd || annotations[$0].area < range.lower || annotations[$0].area > range.upper
-                }
-                let outside = detectionIndices.map { index -> Bool in
-                    let area = results[index].bbox.width * results[index].bbox.height
-                    return area < range.lower || area > range.upper
-                }
-                let matching = match(ious: ious, detections: D, truthIgnored: ignoredTruth, truthCrowd: crowd,
-                                     detectionOutside: outside, thresholds: iouThresholds)
-                perArea[a].append(image: image, scores: scores, matching: matching)
-            }
+        let allThresholds = UInt16((1 << T) - 1)
+        // Cells (image, category) become contiguous runs: ground truth by image then file order;
+        // detections by image, then score (highest first), then file order, as pycocotools'
+        // stable sort of each cell by score.
+        let truthOrder = truth.sorted { (truthImages[Int($0)], $0) < (truthImages[Int($1)], $1) }
+        let detectionOrder = detections.sorted { a, b in
+            let ia = detectionImages[Int(a)], ib = detectionImages[Int(b)]
+            if ia != ib { return ia < ib }
+            let sa = results[Int(a)].score, sb = results[Int(b)].score
+            return sa != sb ? sa > sb : a < b
         }
-        for a in 0..<A { perArea[a].sortByScore() }
-        return perArea
+        // Columns shared by the area ranges (the same detections in the same order), and the
+        // match flags of each range.
+        var imageColumn: [Int32] = [], rankColumn: [Int16] = [], scoreColumn: [Double] = []
+        var matched = [[UInt16]](repeating: [], count: A), ignored = [[UInt16]](repeating: [], count: A)
+        var truthPerImage = [[Int32]](repeating: [Int32](repeating: 0, count: images), count: A)
+        var nonIgnoredTruth = [Int](repeating: 0, count: A)
+        // Per-cell buffers, reused: matching millions of cells allocates nothing per cell.
+        var matcher = Matcher()
+        var ious: [Double] = [], crowd: [Bool] = [], truthIgnored: [Bool] = [], outside: [Bool] = []
+        var truthAreas: [Double] = [], detectionAreas: [Double] = []
+        var t = 0, d = 0
+        while t < truthOrder.count || d < detectionOrder.count {
+            let image = min(t < truthOrder.count ? truthImages[Int(truthOrder[t])] : .max,
+                            d < detectionOrder.count ? detectionImages[Int(detectionOrder[d])] : .max)
+            var truthEnd = t, detectionsEnd = d
+            while truthEnd < truthOrder.count && truthImages[Int(truthOrder[truthEnd])] == image { truthEnd += 1 }
+            while detectionsEnd < detectionOrder.count && detectionImages[Int(detectionOrder[detectionsEnd])] == image {
+                detectionsEnd += 1
+            }
+            let cellTruth = truthOrder[t..<truthEnd], cellDetections = detectionOrder[d..<min(detectionsEnd, d + cap)]
+            let G = cellTruth.count, D = cellDetections.count
+            crowd.removeAll(keepingCapacity: true)
+            truthAreas.removeAll(keepingCapacity: true)
+            for g in cellTruth {
+                crowd.append(annotations[Int(g)].isCrowd)
+                truthAreas.append(annotations[Int(g)].area)
+            }
+            ious.removeAll(keepingCapacity: true)
+            detectionAreas.removeAll(keepingCapacity: true)
+            for (rank, di) in cellDetections.enumerated() {
+                let result = results[Int(di)]
+                for g in cellTruth {
+                    ious.append(iou(result.bbox, annotations[Int(g)].bbox, crowd: annotations[Int(g)].isCrowd))
+                }
+                detectionAreas.append(result.bbox.width * result.bbox.height)
+                imageColumn.append(image)
+                rankColumn.append(Int16(rank))
+                scoreColumn.append(result.score)
+            }
+            for (a, range) in areaRanges.enumerated() {
+                if G == 0 {
+                    // Nothing to match: a detection is ignored at every threshold when its area is
+                    // outside the range, a false positive otherwise.
+                    for area in detectionAreas {
+                        matched[a].append(0)
+                        ignored[a].append(area < range.lower || area > range.upper ? allThresholds : 0)
+                    }
+                    continue
+                }
+                truthIgnored.removeAll(keepingCapacity: true)
+                for g in 0..<G { truthIgnored.append(crowd[g] || truthAreas[g] < range.lower || truthAreas[g] > range.upper) }
+                outside.removeAll(keepingCapacity: true)
+                for area in detectionAreas { outside.append(area < range.lower || area > range.upper) }
+                matcher.match(ious: ious, detections: D, truthIgnored: truthIgnored, truthCrowd: crowd,
+                              detectionOutside: outside, thresholds: iouThresholds)
+                matched[a].append(contentsOf: matcher.matched)
+                ignored[a].append(contentsOf: matcher.ignored)
+                truthPerImage[a][Int(image)] = Int32(matcher.nonIgnoredTruth)
+                nonIgnoredTruth[a] += matcher.nonIgnoredTruth
+            }
+            t = truthEnd
+            d = detectionsEnd
+        }
+        // Appended in (image, rank) order; by score, highest first, ties kept in that order, is
+        // pycocotools' accumulate order (its stable mergesort of the concatenated cells).
+        let order = scoreColumn.indices.sorted { scoreColumn[$0] != scoreColumn[$1] ? scoreColumn[$0] > scoreColumn[$1] : $0 < $1 }
+        let images = order.map { imageColumn[$0] }, ranks = order.map { rankColumn[$0] }
+        let scores = order.map { scoreColumn[$0] }
+        return (0..<A).map { a in
+            RankedDetections(image: images, rank: ranks, score: scores, matched: order.map { matched[a][$0] },
+                             ignored: order.map { ignored[a][$0] }, truthPerImage: truthPerImage[a],
+                             nonIgnoredTruth: nonIgnoredTruth[a])
+        }
     }
 
     // MARK: - Summaries (pycocotools' summarize)
@@ -269,59 +264,73 @@ public struct COCOEvaluation: Sendable {
     }
 }
 
+/// pycocotools' evaluateImg matching with buffers kept between calls.
+struct Matcher {
+    /// Of the last call, per detection (in score order): bit t set when matched at threshold t.
+    private(set) var matched: [UInt16] = []
+    /// Bit t set when ignored at threshold t (matched to an ignored ground truth, or unmatched
+    /// with an area outside the range).
+    private(set) var ignored: [UInt16] = []
+    /// The ground-truth index (file order) matched at the first threshold, or −1.
+    private(set) var truthAtFirstThreshold: [Int] = []
+    private(set) var nonIgnoredTruth = 0
+    private var order: [Int] = [], taken: [Bool] = []
+
+    /// `ious` is D × G (detections in score order, ground truth in file order); ground truth is
+    /// visited non-ignored first.
+    mutating func match(ious: [Double], detections D: Int, truthIgnored: [Bool], truthCrowd: [Bool],
+                        detectionOutside: [Bool], thresholds: [Double]) {
+        let G = truthIgnored.count
+        order.removeAll(keepingCapacity: true)
+        for g in 0..<G where !truthIgnored[g] { order.append(g) }
+        nonIgnoredTruth = order.count
+        for g in 0..<G where truthIgnored[g] { order.append(g) }
+        matched.removeAll(keepingCapacity: true)
+        matched.append(contentsOf: repeatElement(0, count: D))
+        ignored.removeAll(keepingCapacity: true)
+        ignored.append(contentsOf: repeatElement(0, count: D))
+        truthAtFirstThreshold.removeAll(keepingCapacity: true)
+        truthAtFirstThreshold.append(contentsOf: repeatElement(-1, count: D))
+        for (t, threshold) in thresholds.enumerated() {
+            taken.removeAll(keepingCapacity: true)
+            taken.append(contentsOf: repeatElement(false, count: G))
+            let bit = UInt16(1) << UInt16(t)
+            for d in 0..<D {
+                var best = min(threshold, 1 - 1e-10)
+                var m = -1   // position in `order`
+                for (position, g) in order.enumerated() {
+                    if taken[position] && !truthCrowd[g] { continue }
+                    if m > -1 && !truthIgnored[order[m]] && truthIgnored[g] { break }
+                    let value = ious[d * G + g]
+                    if value < best { continue }
+                    best = value
+                    m = position
+                }
+                if m == -1 {
+                    if detectionOutside[d] { ignored[d] |= bit }
+                    continue
+                }
+                matched[d] |= bit
+                if t == 0 { truthAtFirstThreshold[d] = order[m] }
+                if truthIgnored[order[m]] { ignored[d] |= bit }
+                taken[m] = true
+            }
+        }
+    }
+}
+
 /// One category's detections over all images for one area range, with their match flags, in
 /// the order pycocotools accumulates them: by score descending, ties by image, then by rank in
 /// the image.
 struct RankedDetections: Sendable {
-    var image: [Int32] = []
-    var rank: [Int16] = []
-    var score: [Double] = []
-    var matched: [UInt16] = []
-    var ignored: [UInt16] = []
+    var image: [Int32]
+    var rank: [Int16]
+    var score: [Double]
+    var matched: [UInt16]
+    var ignored: [UInt16]
     /// Non-ignored ground truth per image (indexed by image index).
     var truthPerImage: [Int32]
-    var nonIgnoredTruth = 0
-
-    init(images: Int) {
-        truthPerImage = [Int32](repeating: 0, count: images)
-    }
-
-    mutating func append(image i: Int, scores: [Double], matching: COCOEvaluation.Matching) {
-        for d in 0..<scores.count {
-            image.append(Int32(i))
-            rank.append(Int16(d))
-            score.append(scores[d])
-            matched.append(matching.matched[d])
-            ignored.append(matching.ignored[d])
-        }
-        truthPerImage[i] = Int32(matching.nonIgnoredTruth)
-        nonIgnoredTruth += matching.nonIgnoredTruth
-    }
-
-    /// Appended in (image, rank) order; a stable sort by score gives pycocotools' order.
-    mutating func sortByScore() {
-        let order = score.indices.sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }
-        image = order.map { image[$0] }
-        rank = order.map { rank[$0] }
-        score = order.map { score[$0] }
-        matched = order.map { matched[$0] }
-        ignored = order.map { ignored[$0] }
-    }
-
-    /// Only the detections ranked below `limit` in their image (order preserved).
-    func limited(to limit: Int) -> RankedDetections {
-        var copy = RankedDetections(images: truthPerImage.count)
-        copy.truthPerImage = truthPerImage
-        copy.nonIgnoredTruth = nonIgnoredTruth
-        for index in score.indices where Int(rank[index]) < limit {
-            copy.image.append(image[index])
-            copy.rank.append(rank[index])
-            copy.score.append(score[index])
-            copy.matched.append(matched[index])
-            copy.ignored.append(ignored[index])
-        }
-        return copy
-    }
+    var nonIgnoredTruth: Int
 
     /// Precision at the 101 recall points and final recall for every IoU threshold (pycocotools'
     /// accumulate), or nil when the category has no detections and no ground truth here, or no
@@ -334,56 +343,153 @@ struct RankedDetections: Sendable {
             truth = nonIgnoredTruth
         }
         guard truth > 0 else { return nil }
-        let T = COCOEvaluation.T, R = COCOEvaluation.R
+        // The detections in the order they are accumulated, those ranked maxDet or below in
+        // their image left out. With weights, an image drawn w times contributes each of its runs
+        // (its detections of one score) w times in a row: the order pycocotools would use if the
+        // copies were distinct images with ids next to each other.
+        var visits: [Int32] = []
+        visits.reserveCapacity(score.count)
+        var start = 0
+        while start < score.count {
+            var end = start + 1
+            if weights != nil {
+                while end < score.count, score[end] == score[start], image[end] == image[start] { end += 1 }
+            }
+            for _ in 0..<(weights?[Int(image[start])] ?? 1) {
+                for index in start..<end where Int(rank[index]) < maxDet { visits.append(Int32(index)) }
+            }
+            start = end
+        }
+        // pycocotools computes precision and recall after every detection, makes precision
+        // non-increasing from the right (the envelope) and reads it where recall first reaches
+        // each recall point. Only true positives raise precision (a false positive lowers it, an
+        // ignored detection keeps it), so the envelope at any point is the largest precision at
+        // that point or at a later true positive; and recall only moves at true positives. So
+        // precision is computed only at the first detection and at true positives, with the
+        // same arithmetic (the same bits), and all IoU thresholds are counted in one pass.
+        var accumulation = Accumulation(truth: truth, detections: visits.count)
+        for (position, index) in visits.enumerated() {
+            let ignoredBits = ignored[Int(index)], truePositiveBits = matched[Int(index)] & ~ignoredBits
+            if ignoredBits != 0 { accumulation.ignore(ignoredBits) }
+            if truePositiveBits != 0 { accumulation.truePositives(truePositiveBits, at: position) }
+            if position == 0 { accumulation.first(except: truePositiveBits) }
+        }
+        return accumulation.curve()
+    }
+}
+
+/// The counts of `RankedDetections.curve` for every IoU threshold at once, and the precision
+/// at the first detection and at each true positive ("peaks").
+private struct Accumulation {
+    static let T = COCOEvaluation.T, R = COCOEvaluation.R
+    let truth: Int, detections: Int
+    /// Per threshold: true positives and ignored detections so far.
+    var tp: [Int], ignoredSoFar: [Int]
+    /// Per threshold, `stride` slots: the peaks in order; peakCount of them are set.
+    var peaks: [Double], peakCount: [Int]
+    let stride: Int
+    /// Per threshold and recall point reached: the peak where recall first reached it.
+    var firstPeak: [Int], reached: [Int]
+
+    init(truth: Int, detections: Int) {
+        self.truth = truth
+        self.detections = detections
+        tp = [Int](repeating: 0, count: Self.T)
+        ignoredSoFar = tp
+        peakCount = tp
+        reached = tp
+        stride = min(detections, truth) + 1
+        peaks = [Double](repeating: 0, count: Self.T * stride)
+        firstPeak = [Int](repeating: 0, count: Self.T * Self.R)
+    }
+
+    mutating func ignore(_ bits: UInt16) {
+        var rest = bits
+        while rest != 0 {
+            ignoredSoFar[rest.trailingZeroBitCount] += 1
+            rest &= rest - 1
+        }
+    }
+
+    mutating func truePositives(_ bits: UInt16, at position: Int) {
+        var rest = bits
+        while rest != 0 {
+            let t = rest.trailingZeroBitCount
+            tp[t] += 1
+            peak(t, at: position)
+            rest &= rest - 1
+        }
+    }
+
+    /// The first detection is a point of every threshold (those where it is a true positive
+    /// have it already).
+    mutating func first(except bits: UInt16) {
+        for t in 0..<Self.T where bits & (1 << t) == 0 { peak(t, at: 0) }
+    }
+
+    private mutating func peak(_ t: Int, at position: Int) {
+        let truePositives = tp[t], falsePositives = position + 1 - ignoredSoFar[t] - truePositives
+        peaks[t * stride + peakCount[t]] = Double(truePositives) / (Double(falsePositives) + Double(truePositives) + .ulpOfOne)
+        peakCount[t] += 1
+        // numpy.searchsorted(rc, recThrs, side="left")
+        let rc = Double(truePositives) / Double(truth)
+        while reached[t] < Self.R && !(rc < COCOEvaluation.recallThresholds[reached[t]]) {
+            firstPeak[t * Self.R + reached[t]] = peakCount[t] - 1
+            reached[t] += 1
+        }
+    }
+
+    /// The envelope from the right, read at each reached recall point; points beyond the last
+    /// recall stay 0.
+    func curve() -> PrecisionRecallCurve {
+        let T = Self.T, R = Self.R
         var precision = [Double](repeating: 0, count: T * R)
         var recall = [Double](repeating: 0, count: T)
-        var rc: [Double] = [], pr: [Double] = []
-        rc.reserveCapacity(score.count)
-        pr.reserveCapacity(score.count)
-        let spacing = Double.ulpOfOne   // numpy.spacing(1)
         for t in 0..<T {
-            let bit = UInt16(1) << UInt16(t)
-            rc.removeAll(keepingCapacity: true)
-            pr.removeAll(keepingCapacity: true)
-            var tp = 0, fp = 0
-            func add(_ index: Int) {
-                if ignored[index] & bit == 0 {
-                    if matched[index] & bit != 0 { tp += 1 } else { fp += 1 }
+            if detections > 0 { recall[t] = Double(tp[t]) / Double(truth) }
+            var envelope = -Double.infinity, r = reached[t] - 1, peak = peakCount[t] - 1
+            while r >= 0 {
+                envelope = max(envelope, peaks[t * stride + peak])
+                while r >= 0 && firstPeak[t * R + r] == peak {
+                    precision[t * R + r] = envelope
+                    r -= 1
                 }
-                // Ignored detections still add a point (pycocotools keeps them in the cumsum).
-                rc.append(Double(tp) / Double(truth))
-                pr.append(Double(tp) / (Double(fp) + Double(tp) + spacing))
-            }
-            var start = 0
-            while start < score.count {
-                // A run: detections of one image with one score. With weights, an image drawn w
-                // times contributes its run w times in a row — the order pycocotools would use if
-                // the copies were distinct images with ids next to each other.
-                var end = start + 1
-                while end < score.count, score[end] == score[start], image[end] == image[start] { end += 1 }
-                let copies = weights?[Int(image[start])] ?? 1
-                for _ in 0..<copies {
-                    for index in start..<end where Int(rank[index]) < maxDet { add(index) }
-                }
-                start = end
-            }
-            recall[t] = rc.last ?? 0
-            // Precision envelope: non-increasing from the right.
-            if pr.count > 1 {
-                for i in stride(from: pr.count - 1, to: 0, by: -1) where pr[i] > pr[i - 1] {
-                    pr[i - 1] = pr[i]
-                }
-            }
-            // numpy.searchsorted(rc, recThrs, side="left"); thresholds beyond the last recall stay 0.
-            var position = 0
-            for (r, threshold) in COCOEvaluation.recallThresholds.enumerated() {
-                while position < rc.count && rc[position] < threshold { position += 1 }
-                guard position < rc.count else { break }
-                precision[t * R + r] = pr[position]
+                peak -= 1
             }
         }
         return PrecisionRecallCurve(precision: precision, recall: recall)
     }
+}
+
+/// Item indices (of annotations or detections) in numbered buckets (categories, images), each
+/// bucket in file order: a counting sort, two passes however many items there are.
+struct Buckets: Sendable {
+    private let items: [Int32]
+    /// offsets[b]..<offsets[b + 1]: bucket b's part of `items`.
+    private let offsets: [Int]
+
+    /// `bucket` gives an item's bucket in 0..<count, or nil when it belongs to none.
+    init(count: Int, items itemCount: Int, bucket: (Int) -> Int?) {
+        precondition(itemCount < Int(Int32.max), "more than 2^31 annotations or detections")
+        var buckets = [Int32](repeating: -1, count: itemCount)
+        var offsets = [Int](repeating: 0, count: count + 1)
+        for index in 0..<itemCount {
+            guard let b = bucket(index) else { continue }
+            buckets[index] = Int32(b)
+            offsets[b + 1] += 1
+        }
+        for b in 0..<count { offsets[b + 1] += offsets[b] }
+        var next = offsets, items = [Int32](repeating: 0, count: offsets[count])
+        for index in 0..<itemCount where buckets[index] >= 0 {
+            let b = Int(buckets[index])
+            items[next[b]] = Int32(index)
+            next[b] += 1
+        }
+        self.items = items
+        self.offsets = offsets
+    }
+
+    subscript(bucket: Int) -> ArraySlice<Int32> { items[offsets[bucket]..<offsets[bucket + 1]] }
 }
 
 struct PrecisionRecallCurve {

@@ -129,15 +129,42 @@ public struct COCOGroundTruth: Sendable {
         var categories: [Category]
     }
 
+    private struct Lists: Decodable {
+        var images: [Image]
+        var categories: [Category]
+    }
+
     /// Reads COCO annotation JSON and checks it: unique image and annotation ids, annotations on
     /// known images and categories, finite boxes of positive size, finite areas.
     public static func load(_ url: URL, displayPath: String? = nil) throws -> COCOGroundTruth {
         let shown = displayPath ?? url.path
         let data = try JSONInput.read(url, displayPath: shown)
-        let file = try JSONInput.decode(File.self, from: data, displayPath: shown)
-        let truth = COCOGroundTruth(images: file.images, annotations: file.annotations, categories: file.categories)
+        let truth: COCOGroundTruth
+        if let scanned = scan(data) {
+            truth = scanned
+        } else {
+            let file = try JSONInput.decode(File.self, from: data, displayPath: shown)
+            truth = COCOGroundTruth(images: file.images, annotations: file.annotations, categories: file.categories)
+        }
         try truth.validate(displayPath: shown)
         return truth
+    }
+
+    /// The file read by `COCOScanner` (annotations) and JSONDecoder (the small `images` and
+    /// `categories` lists); nil when any part is not plainly of the COCO shape (JSONDecoder then
+    /// reads the whole file, for its messages).
+    static func scan(_ data: Data) -> COCOGroundTruth? {
+        data.withUnsafeBytes { raw -> COCOGroundTruth? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let (annotations, images, categories) = COCOScanner.groundTruth(bytes) else { return nil }
+            var lists = Data("{\"images\":".utf8)
+            lists.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[images]))
+            lists.append(contentsOf: Data(",\"categories\":".utf8))
+            lists.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[categories]))
+            lists.append(UInt8(ascii: "}"))
+            guard let decoded = try? JSONDecoder().decode(Lists.self, from: lists) else { return nil }
+            return COCOGroundTruth(images: decoded.images, annotations: annotations, categories: decoded.categories)
+        }
     }
 
     public func validate(displayPath shown: String) throws {
@@ -150,8 +177,10 @@ public struct COCOGroundTruth: Sendable {
             throw InputError("\(shown): category id \(category.id) appears twice in 'categories'")
         }
         var annotationIDs = Set<Int>()
+        annotationIDs.reserveCapacity(annotations.count)
         for (index, a) in annotations.enumerated() {
-            let name = "annotations[\(index)] (id \(a.id))"
+            // Built only for a message: interpolating a name per annotation cost more than the checks.
+            var name: String { "annotations[\(index)] (id \(a.id))" }
             guard annotationIDs.insert(a.id).inserted else {
                 throw InputError("\(shown): \(name): annotation id \(a.id) appears twice (ids must be unique)")
             }
@@ -168,12 +197,12 @@ public struct COCOGroundTruth: Sendable {
         }
     }
 
-    static func check(_ box: Box, _ name: String, _ shown: String) throws {
+    static func check(_ box: Box, _ name: @autoclosure () -> String, _ shown: String) throws {
         guard box.isFinite else {
-            throw InputError("\(shown): \(name): bbox [\(box.x), \(box.y), \(box.width), \(box.height)] has a value that is not finite")
+            throw InputError("\(shown): \(name()): bbox [\(box.x), \(box.y), \(box.width), \(box.height)] has a value that is not finite")
         }
         guard box.width > 0, box.height > 0 else {
-            throw InputError("\(shown): \(name): bbox [\(box.x), \(box.y), \(box.width), \(box.height)] has zero or negative size (COCO boxes are [x, y, width, height])")
+            throw InputError("\(shown): \(name()): bbox [\(box.x), \(box.y), \(box.width), \(box.height)] has zero or negative size (COCO boxes are [x, y, width, height])")
         }
     }
 }
@@ -221,26 +250,31 @@ public struct COCODetection: Sendable, Hashable, Codable {
         return detections
     }
 
-    /// The file read by `COCOResultsScanner`, in parallel over runs of whole elements for large
+    /// The file read by `COCOScanner`, in parallel over runs of whole elements for large
     /// files; nil when any part is not plainly of the results shape (JSONDecoder then decides).
     static func scanResults(_ data: Data) -> [COCODetection]? {
+        let scan: @Sendable (Range<Data.Index>) -> [COCODetection]? = { range in
+            data[range].withUnsafeBytes { COCOScanner.results($0.bindMemory(to: UInt8.self), bracketed: false) }
+        }
+        if let guessed = JSONInput.guessedParts(data), let detections = JSONInput.parseInParallel(guessed, scan) {
+            return detections
+        }
         guard let ranges = JSONInput.parallelParts(data) else {
-            return data.withUnsafeBytes { COCOResultsScanner.scan($0.bindMemory(to: UInt8.self), bracketed: true) }
+            return data.withUnsafeBytes { COCOScanner.results($0.bindMemory(to: UInt8.self), bracketed: true) }
         }
-        return JSONInput.parseInParallel(ranges) { range in
-            data[range].withUnsafeBytes { COCOResultsScanner.scan($0.bindMemory(to: UInt8.self), bracketed: false) }
-        }
+        return JSONInput.parseInParallel(ranges, scan)
     }
 
     public static func validate(_ detections: [COCODetection], displayPath shown: String, groundTruth: COCOGroundTruth) throws {
-        let images = Set(groundTruth.images.map(\.id)), categories = Set(groundTruth.categories.map(\.id))
+        // Ids are unique in a validated ground truth.
+        let images = IDIndex(groundTruth.images.map(\.id)), categories = IDIndex(groundTruth.categories.map(\.id))
         for (index, d) in detections.enumerated() {
-            let name = "detection \(index) (image_id \(d.imageID))"
+            var name: String { "detection \(index) (image_id \(d.imageID))" }
             guard d.score.isFinite else { throw InputError("\(shown): \(name): score is \(d.score); scores must be finite numbers") }
-            guard images.contains(d.imageID) else {
+            guard images[d.imageID] != nil else {
                 throw InputError("\(shown): \(name): image_id \(d.imageID) is not an image of the ground truth")
             }
-            guard categories.contains(d.categoryID) else {
+            guard categories[d.categoryID] != nil else {
                 throw InputError("\(shown): \(name): category_id \(d.categoryID) is not a category of the ground truth")
             }
             try COCOGroundTruth.check(d.bbox, name, shown)
@@ -290,6 +324,43 @@ enum JSONInput {
         let parts = ProcessInfo.processInfo.activeProcessorCount
         guard data.count > 1 << 20, parts > 1 else { return nil }
         return arrayElementRanges(data, parts: parts)
+    }
+
+    /// Like `parallelParts`, but cut without reading the array first: near each share of the
+    /// data, at the first `}`, `,`, `{` (spaces allowed between). Such a cut may fall inside a
+    /// string or a nested value, so the parts are only good to a parser that reads each part
+    /// strictly to its end: the first part is read from the array's true start, so if it
+    /// succeeds its end is a true boundary between elements, and so on for each next part. If
+    /// any part fails, the caller reads `parallelParts` instead.
+    static func guessedParts(_ data: Data) -> [Range<Data.Index>]? {
+        let parts = ProcessInfo.processInfo.activeProcessorCount
+        guard data.count > 1 << 20, parts > 1 else { return nil }
+        return data.withUnsafeBytes { raw -> [Range<Data.Index>]? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            func isSpace(_ k: Int) -> Bool { bytes[k] == 32 || bytes[k] == 9 || bytes[k] == 10 || bytes[k] == 13 }
+            var first = 0, last = bytes.count - 1
+            while first < bytes.count, isSpace(first) { first += 1 }
+            while last > first, isSpace(last) { last -= 1 }
+            guard first < last, bytes[first] == UInt8(ascii: "["), bytes[last] == UInt8(ascii: "]") else { return nil }
+            var cuts = [first + 1]   // where each part starts; a cut's comma is just before it
+            for k in 1..<parts {
+                var i = max(first + 1 + (last - first) * k / parts, cuts.last! + 1)
+                while i < last {
+                    if bytes[i] == UInt8(ascii: ",") {
+                        var before = i - 1, after = i + 1
+                        while before > first, isSpace(before) { before -= 1 }
+                        while after < last, isSpace(after) { after += 1 }
+                        if bytes[before] == UInt8(ascii: "}") && bytes[after] == UInt8(ascii: "{") { break }
+                    }
+                    i += 1
+                }
+                guard i < last else { break }
+                cuts.append(i + 1)
+            }
+            guard cuts.count > 1 else { return nil }
+            let ends = cuts.dropFirst().map { $0 - 1 } + [last]
+            return zip(cuts, ends).map { (data.startIndex + $0)..<(data.startIndex + $1) }
+        }
     }
 
     /// `parse` on every part at once, the results joined in order; nil when any part fails.

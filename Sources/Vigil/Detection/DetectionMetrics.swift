@@ -244,21 +244,25 @@ public struct DetectionScorer: Sendable {
     /// ignored (`ImageMatch.match`). Class indices are positions in `evaluation.categories`;
     /// detections of other categories take no part.
     public func imageMatches(iou: Double, scoreThreshold: Double) -> [ImageMatch] {
-        let categoryIndex = Dictionary(uniqueKeysWithValues: evaluation.categories.enumerated().map { ($1.id, $0) })
-        var truthByImage: [Int: [ImageMatch.Truth]] = [:], detectionsByImage: [Int: [Detection]] = [:]
-        for a in groundTruth.annotations {
-            guard let k = categoryIndex[a.categoryID] else { continue }
-            truthByImage[a.imageID, default: []].append(ImageMatch.Truth(classIndex: k, box: a.bbox, isCrowd: a.isCrowd))
+        let categoryIndex = IDIndex(evaluation.categories.map(\.id)), imageIndex = IDIndex(evaluation.imageIDs)
+        let annotations = groundTruth.annotations, detections = self.detections
+        let truthByImage = Buckets(count: evaluation.imageIDs.count, items: annotations.count) {
+            categoryIndex[annotations[$0].categoryID] == nil ? nil : imageIndex[annotations[$0].imageID]
         }
-        for d in detections {
-            guard let k = categoryIndex[d.categoryID] else { continue }
-            detectionsByImage[d.imageID, default: []].append(Detection(classIndex: k, box: d.bbox, score: d.score))
+        let detectionsByImage = Buckets(count: evaluation.imageIDs.count, items: detections.count) {
+            categoryIndex[detections[$0].categoryID] == nil ? nil : imageIndex[detections[$0].imageID]
         }
-        let ids = evaluation.imageIDs, truth = truthByImage, found = detectionsByImage
-        let slots = SharedSlots<ImageMatch>(count: ids.count)
-        DispatchQueue.concurrentPerform(iterations: ids.count) { i in
-            slots[i] = ImageMatch.match(objects: truth[ids[i]] ?? [], detections: found[ids[i]] ?? [], iou: iou,
-                                        scoreThreshold: scoreThreshold)
+        let slots = SharedSlots<ImageMatch>(count: evaluation.imageIDs.count)
+        DispatchQueue.concurrentPerform(iterations: evaluation.imageIDs.count) { i in
+            let objects = truthByImage[i].map {
+                let a = annotations[Int($0)]
+                return ImageMatch.Truth(classIndex: categoryIndex[a.categoryID]!, box: a.bbox, isCrowd: a.isCrowd)
+            }
+            let found = detectionsByImage[i].map {
+                let d = detections[Int($0)]
+                return Detection(classIndex: categoryIndex[d.categoryID]!, box: d.bbox, score: d.score)
+            }
+            slots[i] = ImageMatch.match(objects: objects, detections: found, iou: iou, scoreThreshold: scoreThreshold)
         }
         return slots.values
     }

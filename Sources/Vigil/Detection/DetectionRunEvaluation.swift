@@ -72,33 +72,45 @@ public struct ImageMatch: Sendable, Hashable {
         var statuses = detections.map { $0.score >= scoreThreshold ? Status.falsePositive : .belowThreshold }
         var matchedObject = [Int?](repeating: nil, count: detections.count)
         var missed = objects.map { !$0.isCrowd }
-        let classes = Set(objects.map(\.classIndex)).union(detections.map(\.classIndex))
-        for k in classes.sorted() {
-            let truth = objects.indices.filter { objects[$0].classIndex == k }
-            let kept = detections.indices.filter { detections[$0].classIndex == k && detections[$0].score >= scoreThreshold }
-                .sorted { detections[$0].score != detections[$1].score ? detections[$0].score > detections[$1].score : $0 < $1 }
-            guard !kept.isEmpty else { continue }
-            let G = truth.count
-            var ious = [Double](repeating: 0, count: kept.count * G)
-            for (d, di) in kept.enumerated() {
-                for (g, gi) in truth.enumerated() {
-                    ious[d * G + g] = COCOEvaluation.iou(detections[di].box, objects[gi].box, crowd: objects[gi].isCrowd)
-                }
+        // Class by class: objects in the sample's order, kept detections by score (highest
+        // first, ties in the outcome's order); one sort each, then runs of one class.
+        let truthOrder = objects.indices.sorted { (objects[$0].classIndex, $0) < (objects[$1].classIndex, $1) }
+        let keptOrder = detections.indices.filter { detections[$0].score >= scoreThreshold }.sorted { a, b in
+            let da = detections[a], db = detections[b]
+            if da.classIndex != db.classIndex { return da.classIndex < db.classIndex }
+            return da.score != db.score ? da.score > db.score : a < b
+        }
+        var matcher = Matcher()
+        var ious: [Double] = [], crowd: [Bool] = []
+        var t = 0, d = 0
+        while d < keptOrder.count {
+            let k = detections[keptOrder[d]].classIndex
+            while t < truthOrder.count && objects[truthOrder[t]].classIndex < k { t += 1 }
+            var truthEnd = t, keptEnd = d
+            while truthEnd < truthOrder.count && objects[truthOrder[truthEnd]].classIndex == k { truthEnd += 1 }
+            while keptEnd < keptOrder.count && detections[keptOrder[keptEnd]].classIndex == k { keptEnd += 1 }
+            let truth = truthOrder[t..<truthEnd], kept = keptOrder[d..<keptEnd]
+            ious.removeAll(keepingCapacity: true)
+            for di in kept {
+                for gi in truth { ious.append(COCOEvaluation.iou(detections[di].box, objects[gi].box, crowd: objects[gi].isCrowd)) }
             }
-            let crowd = truth.map { objects[$0].isCrowd }
-            let matching = COCOEvaluation.match(ious: ious, detections: kept.count, truthIgnored: crowd, truthCrowd: crowd,
-                                                detectionOutside: Array(repeating: false, count: kept.count), thresholds: [iou])
-            for (d, di) in kept.enumerated() {
-                guard matching.matched[d] != 0 else { continue }
-                let object = truth[matching.truthAtFirstThreshold[d]]
+            crowd.removeAll(keepingCapacity: true)
+            for gi in truth { crowd.append(objects[gi].isCrowd) }
+            matcher.match(ious: ious, detections: kept.count, truthIgnored: crowd, truthCrowd: crowd,
+                          detectionOutside: Array(repeating: false, count: kept.count), thresholds: [iou])
+            for (position, di) in kept.enumerated() {
+                guard matcher.matched[position] != 0 else { continue }
+                let object = truth[truth.startIndex + matcher.truthAtFirstThreshold[position]]
                 matchedObject[di] = object
-                if matching.ignored[d] != 0 {
+                if matcher.ignored[position] != 0 {
                     statuses[di] = .ignored
                 } else {
                     statuses[di] = .truePositive
                     missed[object] = false
                 }
             }
+            t = truthEnd
+            d = keptEnd
         }
         var counts: [Int: ClassCounts] = [:]
         for (d, status) in statuses.enumerated() where status != .belowThreshold {
