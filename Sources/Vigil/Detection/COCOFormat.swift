@@ -159,7 +159,7 @@ public struct COCOGroundTruth: Sendable {
             guard let (annotations, images, categories) = COCOScanner.groundTruth(bytes) else { return nil }
             var lists = Data("{\"images\":".utf8)
             lists.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[images]))
-            lists.append(contentsOf: Data(",\"categories\":".utf8))
+            lists.append(contentsOf: ",\"categories\":".utf8)
             lists.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[categories]))
             lists.append(UInt8(ascii: "}"))
             guard let decoded = try? JSONDecoder().decode(Lists.self, from: lists) else { return nil }
@@ -321,9 +321,13 @@ enum JSONInput {
     /// Runs of whole elements of a large top-level array, one per core; nil for data under 1 MB,
     /// on one core, or when the data is not a well-formed array (then it is parsed whole).
     static func parallelParts(_ data: Data) -> [Range<Data.Index>]? {
+        partCount(data).flatMap { arrayElementRanges(data, parts: $0) }
+    }
+
+    /// One part per core for data over 1 MB; nil when it is not worth splitting.
+    private static func partCount(_ data: Data) -> Int? {
         let parts = ProcessInfo.processInfo.activeProcessorCount
-        guard data.count > 1 << 20, parts > 1 else { return nil }
-        return arrayElementRanges(data, parts: parts)
+        return data.count > 1 << 20 && parts > 1 ? parts : nil
     }
 
     /// Like `parallelParts`, but cut without reading the array first: near each share of the
@@ -333,8 +337,7 @@ enum JSONInput {
     /// succeeds its end is a true boundary between elements, and so on for each next part. If
     /// any part fails, the caller reads `parallelParts` instead.
     static func guessedParts(_ data: Data) -> [Range<Data.Index>]? {
-        let parts = ProcessInfo.processInfo.activeProcessorCount
-        guard data.count > 1 << 20, parts > 1 else { return nil }
+        guard let parts = partCount(data) else { return nil }
         return data.withUnsafeBytes { raw -> [Range<Data.Index>]? in
             let bytes = raw.bindMemory(to: UInt8.self)
             func isSpace(_ k: Int) -> Bool { bytes[k] == 32 || bytes[k] == 9 || bytes[k] == 10 || bytes[k] == 13 }

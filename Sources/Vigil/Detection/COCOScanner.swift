@@ -107,7 +107,7 @@ enum COCOScanner {
         }
 
         /// The members of one `{…}`, in any order: `member` reads the value of each key (and
-        /// returns false on a problem); nil for an empty object.
+        /// returns false on a problem); false for an empty object or a syntax error.
         mutating func object(_ member: (inout Reader, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
             guard take(UInt8(ascii: "{")) else { return false }
             skipSpace()
