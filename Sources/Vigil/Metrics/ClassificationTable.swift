@@ -139,7 +139,9 @@ struct ClassificationTable: Sendable {
         var groups: [(positive: Int, negative: Int)] = []
         var index = 0
         while index < scored.count {
-            var end = index, p = 0, q = 0
+            // The group starts with `index` itself, so the loop always moves on (a NaN equals
+            // nothing, not even itself; scores are checked finite where they enter).
+            var end = index + 1, p = scored[index].positive ? 1 : 0, q = 1 - p
             while end < scored.count, scored[end].score == scored[index].score {
                 if scored[end].positive { p += 1 } else { q += 1 }
                 end += 1
