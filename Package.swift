@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilReportTests", dependencies: ["VigilReport", "VigilTestSupport"]),
         .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting"]),
-        .testTarget(name: "vigilTests", dependencies: ["vigil", "Vigil", "VigilTestSupport"]),
+        .testTarget(name: "vigilTests", dependencies: ["vigil", "Vigil", "VigilTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     cxxLanguageStandard: .cxx17
 )

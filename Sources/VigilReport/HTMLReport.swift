@@ -32,15 +32,36 @@ public struct HTMLReport {
     /// Folder, inside the report's, of the gallery pictures.
     static let imagesFolder = "images"
 
-    /// Writes the report into `folder` (created if needed) and returns the path of index.html.
+    /// Writes the report as `folder` and returns the path of its index.html. Everything is
+    /// written into a hidden folder beside it first and renamed into place when whole, so a
+    /// report that fails midway (a full disk) leaves no folder that looks complete; a folder
+    /// already at `folder` (an earlier report of the same run) is replaced.
     @discardableResult
     public func write(to folder: URL) throws -> URL {
+        let fileManager = FileManager.default
+        let partial = folder.deletingLastPathComponent().appendingPathComponent(".\(folder.lastPathComponent).partial")
+        try? fileManager.removeItem(at: partial)
         do {
-            try FileManager.default.createDirectory(at: folder.appendingPathComponent(Self.imagesFolder),
-                                                    withIntermediateDirectories: true)
+            try fileManager.createDirectory(at: partial.appendingPathComponent(Self.imagesFolder), withIntermediateDirectories: true)
         } catch {
-            throw InputError("\(folder.path): cannot create the report folder (\(error.localizedDescription))")
+            throw InputError("\(folder.path): cannot create the report folder (\(FileProblem.describe(error)))")
         }
+        do {
+            try writeFiles(to: partial)
+            if fileManager.fileExists(atPath: folder.path) { try fileManager.removeItem(at: folder) }
+            try fileManager.moveItem(at: partial, to: folder)
+        } catch {
+            try? fileManager.removeItem(at: partial)
+            if let error = error as? InputError {
+                // Messages name the files where they were being written; the reader knows the final folder.
+                throw InputError(error.message.replacingOccurrences(of: partial.path, with: folder.path))
+            }
+            throw InputError("\(folder.path): cannot write the report (\(FileProblem.describe(error)))")
+        }
+        return folder.appendingPathComponent("index.html")
+    }
+
+    private func writeFiles(to folder: URL) throws {
         let samples = Dictionary(uniqueKeysWithValues: goldenSet.samples.map { ($0.id, $0) })
         let indexByID = Dictionary(uniqueKeysWithValues: goldenSet.samples.enumerated().map { ($1.id, $0) })
         let plans = result.scenarios.map { plan($0, samples: samples) }
@@ -57,11 +78,10 @@ public struct HTMLReport {
         let html = try MustacheTemplate(string: Self.template).render(context)
         let index = folder.appendingPathComponent("index.html")
         do {
-            try html.write(to: index, atomically: true, encoding: .utf8)
+            try html.write(to: index, atomically: false, encoding: .utf8)
         } catch {
-            throw InputError("\(index.path): cannot write the report (\(error.localizedDescription))")
+            throw InputError("\(index.path): cannot write the report (\(FileProblem.describe(error)))")
         }
-        return index
     }
 
     /// `low-light@3` → `low-light-s3`, `ink=heavy:fog@2` → `ink-heavy_fog-s2`: safe in file

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Vigil
 
 /// Vigil's run history in one SQLite file (default `.vigil/history.sqlite`).
@@ -16,28 +17,86 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
 
     public static let defaultPath = ".vigil/history.sqlite"
 
-    /// Opens (creating if needed) the store at `path`, migrating its schema.
-    public init(path: String) throws {
+    /// How long a store held by another process is waited for before giving up.
+    public static let lockWaitSeconds = 120
+
+    /// Opens (creating if needed) the store at `path`, migrating its schema. While another
+    /// process holds the store (a run writing, someone's `sqlite3` session in a transaction)
+    /// it waits up to `lockWaitSeconds`, calling `waiting` once with a message after two
+    /// seconds so that a run that pauses says why.
+    public init(path: String, waiting: (@Sendable (String) -> Void)? = nil) throws {
+        guard !path.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw InputError("the run store's path is empty; give an SQLite file's path")
+        }
         self.path = path
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
-            configuration.busyMode = .timeout(10)
+            configuration.busyMode = .callback(Self.waitForLock(path: path, notice: waiting))
             queue = try DatabaseQueue(path: path, configuration: configuration)
-            try Self.migrator.migrate(queue)
+            try Self.migrate(queue, path: path)
         } catch let error as DatabaseError {
-            throw InputError("\(path): cannot open the run store: \(error.message ?? "\(error)")")
+            throw Self.problem(error, path: path, doing: "cannot open the run store")
         } catch let error as CocoaError {
-            throw InputError("\(path): cannot create the run store's folder: \(error.localizedDescription)")
+            throw InputError("\(path): cannot create the run store's folder: \(FileProblem.describe(error))")
         }
     }
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
+    /// SQLite's busy handler: it is called again each time the lock is still held, and sleeps
+    /// 10 ms per call, so `tries` counts hundredths of a second.
+    static func waitForLock(path: String, notice: (@Sendable (String) -> Void)?) -> Database.BusyCallback {
+        let told = FirstTime()
+        return { tries in
+            if tries == 200, let notice, told.claim() {
+                notice("\(path): the run store is locked by another process (a run writing, or a reader holding a transaction); "
+                       + "waiting up to \(lockWaitSeconds / 60) minutes")
+            }
+            guard tries < lockWaitSeconds * 100 else { return false }
+            usleep(10_000)
+            return true
+        }
+    }
+
+    /// Applies the migrations this store lacks, all in one exclusive transaction: processes
+    /// opening a new store at once wait for each other instead of racing to create its tables.
+    /// A store with a migration this version does not know was written by a newer Vigil, and
+    /// is refused before anything is read or written.
+    static func migrate(_ queue: DatabaseQueue, path: String) throws {
+        try queue.writeWithoutTransaction { db in
+            try db.inTransaction(.exclusive) {
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                let applied = try String.fetchSet(db, sql: "SELECT identifier FROM grdb_migrations")
+                let known = Set(migrations.map(\.identifier))
+                if let unknown = applied.subtracting(known).sorted().first {
+                    let writer = try String.fetchOne(db, sql: "SELECT vigil_version FROM runs ORDER BY started_at DESC LIMIT 1")
+                    throw InputError("\(path): this run store was written by a newer Vigil\(writer.map { " (\($0))" } ?? "") "
+                                     + "with schema '\(unknown)', which Vigil \(VigilVersion.string) does not know (it knows up to "
+                                     + "'\(migrations.last!.identifier)'); use that Vigil, or another store")
+                }
+                for migration in migrations where !applied.contains(migration.identifier) {
+                    try db.execute(sql: migration.sql)
+                    try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.identifier])
+                }
+                return .commit
+            }
+        }
+    }
+
+    /// One line for an SQLite failure: a lock that outlasted the wait says so.
+    static func problem(_ error: DatabaseError, path: String, doing: String) -> InputError {
+        if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            return InputError("\(path): \(doing): another process kept the run store locked for \(lockWaitSeconds / 60) minutes "
+                              + "(a run still writing, or a reader holding a transaction: end it, or give another --store)")
+        }
+        return InputError("\(path): \(doing): \(error.message ?? "\(error)")")
+    }
+
+    /// The schema's migrations, in order: (identifier, SQL). The identifiers are recorded in
+    /// `grdb_migrations` (the table GRDB's migrator used for the stores written before this list).
+    static let migrations: [(identifier: String, sql: String)] = [
+        ("v1", """
                 CREATE TABLE runs (
                     id TEXT PRIMARY KEY,
                     started_at TEXT NOT NULL,
@@ -106,18 +165,14 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                     PRIMARY KEY (run_id, scenario, role, sample_index)
                 );
                 CREATE INDEX outcomes_by_model ON outcomes (model_identity, scenario, scenario_version);
-                """)
-        }
-        migrator.registerMigration("v2: verdict statistics") { db in
-            try db.execute(sql: """
+            """),
+        ("v2: verdict statistics", """
                 ALTER TABLE verdicts ADD COLUMN ci_lower REAL;
                 ALTER TABLE verdicts ADD COLUMN ci_upper REAL;
                 ALTER TABLE verdicts ADD COLUMN ci_level REAL;
                 ALTER TABLE verdicts ADD COLUMN p_value REAL;
-                """)
-        }
-        migrator.registerMigration("v3: slices and robustness") { db in
-            try db.execute(sql: """
+            """),
+        ("v3: slices and robustness", """
                 ALTER TABLE verdicts ADD COLUMN flag TEXT;
                 CREATE TABLE robustness (
                     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -128,10 +183,8 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                     value REAL,
                     PRIMARY KEY (run_id, corruption, role, score)
                 );
-                """)
-        }
-        migrator.registerMigration("v4: detection") { db in
-            try db.execute(sql: """
+            """),
+        ("v4: detection", """
                 CREATE TABLE detection_outcomes (
                     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
                     scenario TEXT NOT NULL,
@@ -167,17 +220,17 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
                     matched_box INTEGER,
                     PRIMARY KEY (run_id, scenario, role, sample_index, kind, box_index)
                 );
-                """)
-        }
-        migrator.registerMigration("v5: scenario parameters") { db in
-            // Parameters a suite set for its scenarios (`params:`); '' for the defaults.
-            try db.execute(sql: """
+            """),
+        // Parameters a suite set for its scenarios (`params:`); '' for the defaults.
+        ("v5: scenario parameters", """
                 ALTER TABLE outcomes ADD COLUMN scenario_parameters TEXT NOT NULL DEFAULT '';
                 ALTER TABLE detection_outcomes ADD COLUMN scenario_parameters TEXT NOT NULL DEFAULT '';
-                """)
-        }
-        return migrator
-    }
+            """),
+        // Where the run's HTML report was written, once it was written whole; NULL without one.
+        ("v6: report", """
+                ALTER TABLE runs ADD COLUMN report_path TEXT;
+            """),
+    ]
 
     /// Robustness scores as rows: per corruption `ce` and `relative_ce`; under the corruption
     /// name `*` the summaries `mce`, `relative_mce`, `mpc`, `rpc`. Undefined scores are NULL.
@@ -223,6 +276,30 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
     }
 
     /// Marks a started run as failed, with the reason.
+    /// Records that the run's report was written whole at `path`.
+    public func recordReport(runID: String, path: String) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE runs SET report_path = ? WHERE id = ?", arguments: [path, runID])
+        }
+    }
+
+    /// Runs a prepared suite and records it: `incomplete` once begun, then `complete` with
+    /// its result, or `failed` with the error's text for any error after `begin` (the run
+    /// itself, or writing its result: a full disk). The command line and `SuiteGate` both
+    /// record runs through this, so no error leaves a run looking as if it might still finish.
+    public func record(_ runner: SuiteRunner, prepared: SuiteRunner.Prepared) async throws -> RunResult {
+        let runID = runner.options.runID
+        try begin(runID: runID, startedAt: Date(), suite: runner.suite, prepared: prepared)
+        do {
+            let result = try await runner.run(prepared: prepared, cache: self)
+            try complete(result)
+            return result
+        } catch {
+            try? fail(runID: runID, error: (error as? InputError)?.message ?? "\(error)")
+            throw error
+        }
+    }
+
     public func fail(runID: String, error: String) throws {
         try write { db in
             try db.execute(sql: "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
@@ -570,7 +647,7 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
         do {
             return try queue.write(body)
         } catch let error as DatabaseError {
-            throw InputError("\(path): \(error.message ?? "\(error)")")
+            throw Self.problem(error, path: path, doing: "cannot write the run store")
         }
     }
 
@@ -578,9 +655,16 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
         do {
             return try queue.read(body)
         } catch let error as DatabaseError {
-            throw InputError("\(path): \(error.message ?? "\(error)")")
+            throw Self.problem(error, path: path, doing: "cannot read the run store")
         }
     }
+}
+
+/// True once: the first `claim()` wins (a class, so the busy handler's calls share it).
+private final class FirstTime: Sendable {
+    private let claimed = Atomic<Bool>(false)
+
+    func claim() -> Bool { !claimed.exchange(true, ordering: .relaxed) }
 }
 
 extension JSONDecoder {

@@ -40,18 +40,10 @@ public actor SuiteGate {
             let suite = try Suite.load(url, displayPath: DisplayPath.of(url))
             let runner = SuiteRunner(suite: suite)
             let prepared = try await runner.prepare()
-            try store?.begin(runID: runner.options.runID, startedAt: Date(), suite: suite, prepared: prepared)
-            let result: RunResult
-            do {
-                result = try await runner.run(prepared: prepared, cache: store)
-            } catch {
-                // A run that stops (a model server failing midway, a broken output) is recorded
-                // as failed, never left looking as if it could still complete.
-                try? store?.fail(runID: runner.options.runID, error: "\(error)")
-                throw error
-            }
-            try store?.complete(result)
-            return result
+            // With a store, a run that stops (a model server failing midway, a broken output,
+            // a full disk) is recorded as failed, never left looking as if it could finish.
+            if let store { return try await store.record(runner, prepared: prepared) }
+            return try await runner.run(prepared: prepared)
         }
         runs[key] = task
         return try await task.value

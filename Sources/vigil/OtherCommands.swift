@@ -161,6 +161,7 @@ struct GoldenCommand: ParsableCommand {
             for change in verification.changed {
                 print("changed  \(change.path): \(change.expected.prefix(12))… → \(change.actual.prefix(12))…")
             }
+            verification.outside.forEach { print("outside  \($0.path) → \($0.target) (a link that leaves the folder)") }
             verification.missing.forEach { print("missing  \($0)") }
             verification.extra.forEach { print("added    \($0) (not in the manifest)") }
             guard !verification.isValid else {
@@ -203,7 +204,8 @@ struct GoldenCommand: ParsableCommand {
             } else {
                 verification.problems.forEach { print($0) }
                 print("\(verification.root): FAILED — \(verification.missing.count) missing, "
-                      + "\(verification.changed.count) changed, \(verification.extra.count) not listed")
+                      + "\(verification.changed.count) changed, \(verification.extra.count) not listed"
+                      + (verification.outside.isEmpty ? "" : ", \(verification.outside.count) outside the folder"))
             }
             if !verification.isValid { throw ExitCode(1) }
         }
@@ -218,18 +220,22 @@ struct HistoryCommand: ParsableCommand {
     @Option(help: "The run store (SQLite). Default: $VIGIL_STORE, else .vigil/history.sqlite.")
     var store: String?
 
-    @Option(help: "How many runs to list.")
+    @Option(help: "How many runs to list, 1...100000.")
     var limit = 20
+
+    func validate() throws {
+        guard (1...100_000).contains(limit) else { throw ValidationError(Limits.refusal("--limit", limit, 1...100_000)) }
+    }
 
     @Flag(help: "Print the runs as JSON.")
     var json = false
 
     func run() throws {
-        let path = StoreLocation.resolve(store)
+        let path = try StoreLocation.resolve(store)
         guard FileManager.default.fileExists(atPath: path) else {
             throw InputError("\(path): no run store here yet (`vigil run` creates it; --store picks another)")
         }
-        let runs = try RunStore(path: path).runs(limit: limit)
+        let runs = try RunStore(path: path, waiting: Terminal.note).runs(limit: limit)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

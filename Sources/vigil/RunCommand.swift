@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Run the baseline even when stored outcomes could be reused.")
     var noReuse = false
 
-    @Option(help: "Parallel workers (default: the suite's 'workers', else one per core).")
+    @Option(help: "Parallel workers, 1...256 (default: the suite's 'workers', else one per core).")
     var workers: Int?
 
     @Flag(help: "Print the run result as JSON instead of the table.")
@@ -48,13 +48,13 @@ struct RunCommand: AsyncParsableCommand {
     var noReport = false
 
     func validate() throws {
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let workers, !Limits.workers.contains(workers) { throw ValidationError(Limits.refusal("--workers", workers, Limits.workers)) }
     }
 
     func run() async throws {
         let commandStarted = Date()
         let suite = try Suite.load(URL(fileURLWithPath: self.suite), displayPath: self.suite)
-        let store = try RunStore(path: StoreLocation.resolve(self.store))
+        let store = try RunStore(path: StoreLocation.resolve(self.store), waiting: Terminal.note)
         let storedBaseline = try baselineRun.map { try Self.storedBaseline($0, in: store) }
         let progress = ProgressDisplay(enabled: Terminal.stderrIsTerminal)
         var options = RunOptions(workers: workers, reuseBaseline: !noReuse, storedBaseline: storedBaseline)
@@ -63,18 +63,23 @@ struct RunCommand: AsyncParsableCommand {
         }
         let runner = SuiteRunner(suite: suite, options: options)
         let prepared = try await runner.prepare()
-        try store.begin(runID: runner.options.runID, startedAt: Date(), suite: suite, prepared: prepared)
         let result: RunResult
         do {
-            result = try await runner.run(prepared: prepared, cache: store)
+            result = try await store.record(runner, prepared: prepared)
         } catch {
             progress.finish()
-            try? store.fail(runID: runner.options.runID, error: "\(error)")
             throw error
         }
         progress.finish()
-        try store.complete(result)
-        var reportPath: String?
+        // The result is printed before the report is written: a report that cannot be written
+        // (a full disk, a folder without permission) stops the command with exit 2, but the
+        // table or the JSON of the stored run is already out.
+        if json {
+            print(String(decoding: try RunResult.jsonEncoder().encode(result), as: UTF8.self))
+        } else {
+            print(TerminalReport.render(result))
+            print("")
+        }
         var reportSeconds: Double?
         if !noReport {
             let folder = URL(fileURLWithPath: reports).appendingPathComponent(result.id)
@@ -86,16 +91,19 @@ struct RunCommand: AsyncParsableCommand {
             if progress.enabled {
                 report.progress = { done, total in progress.showReport(done: done, total: total, started: started) }
             }
-            reportPath = try report.write(to: folder).relativePath
+            let reportPath: String
+            do {
+                reportPath = try report.write(to: folder).relativePath
+            } catch {
+                progress.finish()
+                throw error
+            }
             progress.finish()
+            try store.recordReport(runID: result.id, path: reportPath)
             reportSeconds = Date().timeIntervalSince(started)
+            if !json { print("Report: \(reportPath)") }
         }
-        if json {
-            print(String(decoding: try RunResult.jsonEncoder().encode(result), as: UTF8.self))
-        } else {
-            print(TerminalReport.render(result))
-            print("")
-            if let reportPath { print("Report: \(reportPath)") }
+        if !json {
             print("Stored: run \(result.id) in \(store.path)")
             let parts = ["run \(String(format: "%.1f", result.durationSeconds)) s"]
                 + (reportSeconds.map { ["report \(String(format: "%.1f", $0)) s"] } ?? [])
@@ -118,8 +126,22 @@ extension RunCommand {
 }
 
 enum StoreLocation {
-    static func resolve(_ option: String?) -> String {
-        option ?? ProcessInfo.processInfo.environment["VIGIL_STORE"] ?? RunStore.defaultPath
+    /// --store, else $VIGIL_STORE, else the default. An empty one is refused: SQLite would
+    /// open a private temporary database, and the run would be lost while "Stored" is printed.
+    static func resolve(_ option: String?) throws -> String {
+        if let option {
+            guard !option.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw InputError("--store is empty; give the run store's path (an SQLite file)")
+            }
+            return option
+        }
+        if let variable = ProcessInfo.processInfo.environment["VIGIL_STORE"] {
+            guard !variable.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw InputError("VIGIL_STORE is set but empty; give the run store's path, or unset it for \(RunStore.defaultPath)")
+            }
+            return variable
+        }
+        return RunStore.defaultPath
     }
 }
 

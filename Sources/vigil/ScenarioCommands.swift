@@ -37,7 +37,7 @@ struct CorruptCommand: AsyncParsableCommand {
     @Option(help: "Sample id that enters the per-image seed of a single image (default: its file name without extension).")
     var sampleID: String?
 
-    @Option(help: "Parallel workers for folders (default: one per core).")
+    @Option(help: "Parallel workers for folders, 1...256 (default: one per core).")
     var workers: Int?
 
     @Option(name: .shortAndLong, help: "Output image (for one image; the extension picks the format, .png is lossless) or output folder.")
@@ -56,7 +56,7 @@ struct CorruptCommand: AsyncParsableCommand {
             id += "@\(severity)"
         }
         let scenario = try Scenario(id: id)
-        if let workers, workers < 1 { throw InputError("--workers must be at least 1") }
+        if let workers, !Limits.workers.contains(workers) { throw InputError(Limits.refusal("--workers", workers, Limits.workers)) }
         let export = try ScenarioExport(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output),
                                         scenario: scenario, seed: seed, sampleID: sampleID)
         let summary = try await export.run(workers: workers)

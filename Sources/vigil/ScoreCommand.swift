@@ -10,17 +10,17 @@ struct ScoreCommand: ParsableCommand {
         subcommands: [Classification.self, Detection.self, Compare.self])
 
     struct BootstrapOptions: ParsableArguments {
-        @Option(help: "Bootstrap replicates for confidence intervals (0 turns them off).")
+        @Option(help: "Bootstrap replicates for confidence intervals, 0...1000000 (0 turns them off).")
         var bootstrap = 1000
 
         @Option(help: "Seed of the bootstrap.")
         var seed: UInt64 = 0
 
-        @Option(help: "Confidence level of the intervals.")
+        @Option(help: "Confidence level of the intervals, strictly between 0 and 1.")
         var confidence = 0.95
 
         func validate() throws {
-            guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 or more") }
+            guard Limits.bootstrap.contains(bootstrap) else { throw ValidationError(Limits.refusal("--bootstrap", bootstrap, Limits.bootstrap)) }
             guard confidence > 0 && confidence < 1 else { throw ValidationError("--confidence must be between 0 and 1") }
         }
 
@@ -61,13 +61,13 @@ struct ScoreCommand: ParsableCommand {
 
         @Option(help: "Labels, JSON Lines.") var labels: String
         @Option(help: "Predictions, JSON Lines.") var predictions: String
-        @Option(help: "FPR/FNR count p(class) ≥ threshold as positive (default: the argmax).") var threshold: Double?
-        @Option(help: "Equal-width bins for ECE, MCE, RMSCE and the reliability diagram.") var bins = 15
+        @Option(help: "FPR/FNR count p(class) ≥ threshold as positive, 0...1 (default: the argmax).") var threshold: Double?
+        @Option(help: "Equal-width bins for ECE, MCE, RMSCE and the reliability diagram, 1...10000.") var bins = 15
         @OptionGroup var bootstrap: BootstrapOptions
         @Flag(help: "Print JSON.") var json = false
 
         func validate() throws {
-            guard bins >= 1 else { throw ValidationError("--bins must be at least 1") }
+            guard Limits.bins.contains(bins) else { throw ValidationError(Limits.refusal("--bins", bins, Limits.bins)) }
             if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be in 0...1") }
         }
 
@@ -86,13 +86,14 @@ struct ScoreCommand: ParsableCommand {
 
         @Option(help: "Ground truth, COCO annotations JSON.") var gt: String
         @Option(help: "Detections, COCO results JSON.") var predictions: String
-        @Option(help: "IoU threshold of the per-class operating point.") var iou = 0.5
-        @Option(help: "Score threshold of the per-class operating point and image FPR.") var scoreThreshold = 0.0
+        @Option(help: "IoU threshold of the per-class operating point, in (0, 1].") var iou = 0.5
+        @Option(help: "Score threshold of the per-class operating point and image FPR (a finite number).") var scoreThreshold = 0.0
         @OptionGroup var bootstrap: BootstrapOptions
         @Flag(help: "Print JSON.") var json = false
 
         func validate() throws {
             guard iou > 0 && iou <= 1 else { throw ValidationError("--iou must be in (0, 1]") }
+            guard scoreThreshold.isFinite else { throw ValidationError("--score-threshold must be a finite number") }
         }
 
         func run() throws {
@@ -118,7 +119,7 @@ struct ScoreCommand: ParsableCommand {
         @Option(help: "Detection ground truth, COCO JSON (or give --labels).") var gt: String?
         @Option(help: "Baseline predictions.") var baseline: String
         @Option(help: "Candidate predictions.") var candidate: String
-        @Option(help: "FPR/FNR threshold (classification).") var threshold: Double?
+        @Option(help: "FPR/FNR threshold (classification), 0...1.") var threshold: Double?
         @Option(help: "Metrics to compare (classification), e.g. accuracy,ece,fnr[3]; default: the headline metrics.")
         var metrics: String?
         @OptionGroup var bootstrap: BootstrapOptions
@@ -127,6 +128,7 @@ struct ScoreCommand: ParsableCommand {
         func validate() throws {
             guard (labels == nil) != (gt == nil) else { throw ValidationError("give exactly one of --labels (classification) and --gt (detection)") }
             guard bootstrap.bootstrap > 0 else { throw ValidationError("a comparison needs --bootstrap of at least 1") }
+            if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be in 0...1") }
         }
 
         func run() throws {
@@ -137,6 +139,10 @@ struct ScoreCommand: ParsableCommand {
                                                      labelsPath: labels, predictionsPath: baseline)
                 let b = try ClassificationFiles.load(labels: URL(fileURLWithPath: labels), predictions: URL(fileURLWithPath: candidate),
                                                      labelsPath: labels, predictionsPath: candidate)
+                if a.accumulator.classes.count != b.accumulator.classes.count {
+                    throw InputError("\(candidate): \(b.accumulator.classes.count) class probabilities per prediction, "
+                                     + "but \(baseline) has \(a.accumulator.classes.count); a comparison needs the same classes")
+                }
                 let keys = try metrics.map { try $0.split(separator: ",").map { try MetricKey(parsing: String($0).trimmingCharacters(in: .whitespaces)) } }
                     ?? a.accumulator.headlineMetrics
                 score = try bootstrap.timed { resampling in

@@ -33,6 +33,12 @@ struct VigilCLI: AsyncParsableCommand {
         } catch let error as InputError {
             Terminal.error(error.message)
             Foundation.exit(2)
+        } catch let error as CocoaError {
+            // A file that could not be read or written where no caller said more: its path and
+            // the reason, not Foundation's dump.
+            let path = error.filePath ?? error.url?.path ?? (error.userInfo[NSFilePathErrorKey] as? String)
+            Terminal.error((path.map { "\(DisplayPath.of(URL(fileURLWithPath: $0))): " } ?? "") + FileProblem.describe(error))
+            Foundation.exit(2)
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch {
@@ -43,9 +49,36 @@ struct VigilCLI: AsyncParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            Terminal.error(fullMessage(for: error))
+            // One line and where to read more; the usage block ArgumentParser adds would bury it.
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let text = negativeValue(arguments, error: first) ?? first
+            Terminal.error("\(text) (see '\(commandPath(arguments)) --help')")
             Foundation.exit(2)
         }
+    }
+
+    /// ArgumentParser reads `--bins -3` as an option without its value; every numeric option
+    /// of Vigil's is zero or positive, so say that instead.
+    static func negativeValue(_ arguments: [String], error: String) -> String? {
+        for (option, value) in zip(arguments, arguments.dropFirst()) where error.hasPrefix("Missing value for '\(option) ") {
+            if value.hasPrefix("-"), let number = Double(value), number < 0 {
+                return "\(option) \(value): negative values are outside every option's range"
+            }
+        }
+        return nil
+    }
+
+    /// "vigil score classification": the deepest command the arguments name.
+    static func commandPath(_ arguments: [String]) -> String {
+        var command: any ParsableCommand.Type = VigilCLI.self
+        var path = ["vigil"]
+        for argument in arguments {
+            guard let sub = command.configuration.subcommands.first(where: { $0._commandName == argument }) else { break }
+            command = sub
+            path.append(argument)
+        }
+        return path.joined(separator: " ")
     }
 }
 
@@ -53,6 +86,11 @@ enum Terminal {
     static func error(_ message: String) {
         let text = message.hasPrefix("Error:") || message.hasPrefix("error:") ? message : "error: \(message)"
         FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// A line on stderr that is not an error (the command goes on).
+    @Sendable static func note(_ message: String) {
+        FileHandle.standardError.write(Data("note: \(message)\n".utf8))
     }
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }

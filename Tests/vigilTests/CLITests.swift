@@ -25,7 +25,7 @@ struct CLI {
     /// output. Uses posix_spawn and waitpid rather than Foundation's Process, whose Linux
     /// implementation crashed or trapped on interrupted reads when many tests ran processes at
     /// once; output goes to files, which never block the child.
-    static func run(_ arguments: [String], in folder: URL = root) throws -> Output {
+    static func run(_ arguments: [String], in folder: URL = root, environment: [String: String] = [:]) throws -> Output {
         let scratch = try temporaryFolder("cli-output")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outPath = scratch.appendingPathComponent("stdout").path, errPath = scratch.appendingPathComponent("stderr").path
@@ -35,7 +35,8 @@ struct CLI {
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         // `env -C` sets the working directory (Swift's Glibc module lacks posix_spawn's chdir action).
-        let argv = (["/usr/bin/env", "-C", folder.path, binary.path] + arguments).map { strdup($0) } + [nil]
+        let settings = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let argv = (["/usr/bin/env", "-C", folder.path] + settings + [binary.path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)

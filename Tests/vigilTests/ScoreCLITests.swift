@@ -99,9 +99,9 @@ struct ScoreCLITests {
         ("preds.jsonl", "{\"id\": \"s9\", \"probs\": [0.1, 0.6, 0.1, 0.1, 0.1]}",
          "error: labels.jsonl:2: id 's2' has no prediction in preds.jsonl"),
         ("labels.jsonl", "{\"id\": \"s2\", \"label\": 7}",
-         "error: labels.jsonl:2: label 7 is not a class index of the predictions (0…4)"),
+         "error: labels.jsonl:2: label 7 is not a class index of preds.jsonl's predictions (they have 5 classes: 0…4)"),
         ("labels.jsonl", "{\"id\": \"s2\", \"label\": \"cat\"}",
-         "error: labels.jsonl:2: label: expected Int"),
+         "error: labels.jsonl:2: label: must be a class index (0, 1, 2, …), found the text \"cat\""),
     ])
     func classificationBadInput(file: String, firstLine: String, message: String) throws {
         let files = try Files()

@@ -8,12 +8,21 @@ import Glibc
 public enum SHA256 {
     /// Digest of a file's bytes, read in chunks so large model files need little memory. One
     /// `open` and plain `read`s, nothing else: verifying a golden set touches each file once.
-    public static func hex(ofFile url: URL) throws -> String {
+    ///
+    /// With `folder` (a real path, symbolic links resolved), the file actually opened must lie
+    /// inside it: a symbolic link (to the file, or to a folder on its path) that leads out is
+    /// refused with `LeavesFolder` before a byte is read. On Linux the check costs one
+    /// `readlink` of the open descriptor, not a `stat` per path component.
+    public static func hex(ofFile url: URL, inside folder: String? = nil) throws -> String {
         let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw InputError("\(url.path): cannot be read (\(String(cString: strerror(errno))))")
         }
         defer { close(descriptor) }
+        if let folder {
+            let opened = realPath(of: descriptor) ?? url.resolvingSymlinksInPath().path
+            guard opened.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/") else { throw LeavesFolder(target: opened) }
+        }
         let context = Context()
         let capacity = 1 << 20
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
@@ -28,6 +37,23 @@ public enum SHA256 {
             context.update(buffer, count: count)
         }
         return context.finish()
+    }
+
+    /// A file whose real path is outside the folder it was listed in.
+    public struct LeavesFolder: Error {
+        public var target: String
+    }
+
+    /// The path the kernel opened for `descriptor` (Linux's /proc/self/fd); nil elsewhere.
+    static func realPath(of descriptor: Int32) -> String? {
+        #if os(Linux)
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/fd/\(descriptor)", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        #else
+        return nil
+        #endif
     }
 
     public static func hex(of data: Data) -> String {

@@ -131,7 +131,7 @@ public struct Suite: Sendable {
             }
         }
         let bootstrapValue = top["bootstrap"]
-        let bootstrap = try bootstrapValue?.int("bootstrap", in: 0...1_000_000) ?? 1000
+        let bootstrap = try bootstrapValue?.int("bootstrap", in: Limits.bootstrap) ?? 1000
         if bootstrap == 0, let needing = conditions.first(where: \.needsStatistics) {
             throw (bootstrapValue ?? document).error("bootstrap is 0, but the condition at \(needing.source) needs intervals or p-values")
         }
@@ -149,15 +149,15 @@ public struct Suite: Sendable {
             candidate: try path("candidate"),
             seed: UInt64(seed),
             primaryMetric: primaryMetric,
-            batchSize: try top["batch_size"]?.int("batch_size", in: 1...4096) ?? 32,
+            batchSize: try top["batch_size"]?.int("batch_size", in: Limits.batchSize) ?? 32,
             workers: try top["workers"].flatMap { value in
-                (try? value.string("workers")) == "auto" ? nil : try value.int("workers", in: 1...256)
+                (try? value.string("workers")) == "auto" ? nil : try value.int("workers", in: Limits.workers)
             },
             bootstrap: bootstrap,
             scenarios: scenarios,
             parameters: parameters,
             conditions: conditions,
-            minSamples: try top["min_samples"]?.int("min_samples", in: 0...1_000_000) ?? 30,
+            minSamples: try top["min_samples"]?.int("min_samples", in: Limits.minSamples) ?? 30,
             robustnessReference: try top["robustness_reference"].map {
                 RobustnessReference(rawValue: try $0.choice("robustness_reference", from: RobustnessReference.allCases.map(\.rawValue)))!
             } ?? .baseline,

@@ -186,7 +186,7 @@ extension GoldenSetImport {
         do {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         } catch {
-            throw InputError("\(DisplayPath.of(output)): cannot create the folder (\(error.localizedDescription))")
+            throw InputError("\(DisplayPath.of(output)): cannot create the folder (\(FileProblem.describe(error)))")
         }
         do {
             for (item, sample) in zip(planned, samples) {
@@ -204,7 +204,7 @@ extension GoldenSetImport {
         } catch {
             try? FileManager.default.removeItem(at: staging)
             if let error = error as? InputError { throw error }
-            throw InputError("\(DisplayPath.of(output)): cannot write the golden set (\(error.localizedDescription))")
+            throw InputError("\(DisplayPath.of(output)): cannot write the golden set (\(FileProblem.describe(error)))")
         }
         return try GoldenSet.load(output)
     }

@@ -181,6 +181,12 @@ public struct GoldenSet: Sendable {
         guard let data = FileManager.default.contents(atPath: manifestURL.path) else {
             throw InputError("\(where_): missing; a golden set folder needs a manifest.json (see GoldenSets/README.md)")
         }
+        // The manifest is what the identity hashes: a link to one elsewhere would let the
+        // folder's content change without its files changing.
+        let realManifest = manifestURL.resolvingSymlinksInPath().path
+        guard realManifest.hasPrefix(folder.resolvingSymlinksInPath().path + "/") else {
+            throw InputError("\(where_): leads outside the golden set folder (a symbolic link to \(realManifest)); copy the manifest into the folder")
+        }
         try rejectUnknownKeys(data, manifest: where_)
         let manifest: GoldenSetManifest
         do {
@@ -374,9 +380,18 @@ public struct GoldenSet: Sendable {
     /// Recomputes every listed file's sha256 and looks for files that are not listed.
     public func verify() -> GoldenSetVerification {
         var missing: [String] = [], changed: [GoldenSetVerification.Change] = []
+        var outside: [GoldenSetVerification.Outside] = []
+        let base = root.resolvingSymlinksInPath().path
         for sample in samples {
-            // One open per file: a file that cannot be opened is missing.
-            guard let actual = try? SHA256.hex(ofFile: url(of: sample)) else {
+            // One open per file: a file that cannot be opened is missing; one whose real path
+            // leaves the folder (through a symbolic link) is refused unread.
+            let actual: String
+            do {
+                actual = try SHA256.hex(ofFile: url(of: sample), inside: base)
+            } catch let error as SHA256.LeavesFolder {
+                outside.append(.init(path: sample.path, target: error.target))
+                continue
+            } catch {
                 missing.append(sample.path)
                 continue
             }
@@ -387,7 +402,7 @@ public struct GoldenSet: Sendable {
         let listed = Set(samples.map(\.path))
         let extra = filesOnDisk().filter { !listed.contains($0) && !Self.metadataFiles.contains($0) && !isIgnored($0) }
         return GoldenSetVerification(name: name, root: root.path, sampleCount: samples.count,
-                                     missing: missing, changed: changed, extra: extra.sorted())
+                                     missing: missing, changed: changed, extra: extra.sorted(), outside: outside)
     }
 
     /// Whether a file of the folder matches one of the manifest's `ignore` patterns.
@@ -449,18 +464,26 @@ public struct GoldenSetVerification: Sendable, Codable {
         public var actual: String
     }
 
+    /// A listed file whose real path is outside the folder, and that path.
+    public struct Outside: Sendable, Codable, Hashable {
+        public var path: String
+        public var target: String
+    }
+
     public var name: String
     public var root: String
     public var sampleCount: Int
     public var missing: [String]
     public var changed: [Change]
     public var extra: [String]
+    public var outside: [Outside] = []
 
-    public var isValid: Bool { missing.isEmpty && changed.isEmpty && extra.isEmpty }
+    public var isValid: Bool { missing.isEmpty && changed.isEmpty && extra.isEmpty && outside.isEmpty }
 
     /// One line per problem, prefixed by the file's path.
     public var problems: [String] {
-        missing.map { "\(root)/\($0): missing" }
+        outside.map { "\(root)/\($0.path): leads outside the golden set folder (a symbolic link to \($0.target)); copy the file into the folder" }
+            + missing.map { "\(root)/\($0): missing" }
             + changed.map { "\(root)/\($0.path): changed (manifest sha256 \($0.expected.prefix(12))…, file \($0.actual.prefix(12))…)" }
             + extra.map { "\(root)/\($0): not listed in manifest.json" }
     }

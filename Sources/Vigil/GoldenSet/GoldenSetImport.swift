@@ -143,7 +143,7 @@ public enum GoldenSetImport {
         do {
             try FileManager.default.createDirectory(at: output.appendingPathComponent("images"), withIntermediateDirectories: true)
         } catch {
-            throw InputError("\(DisplayPath.of(output)): cannot create the folder (\(error.localizedDescription))")
+            throw InputError("\(DisplayPath.of(output)): cannot create the folder (\(FileProblem.describe(error)))")
         }
     }
 
@@ -161,7 +161,7 @@ public enum GoldenSetImport {
             try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: source, to: destination)
         } catch {
-            throw InputError("\(DisplayPath.of(destination)): cannot copy the image (\(error.localizedDescription))")
+            throw InputError("\(DisplayPath.of(destination)): cannot copy the image (\(FileProblem.describe(error)))")
         }
         return (path, try SHA256.hex(ofFile: destination), image.width, image.height)
     }
@@ -219,7 +219,7 @@ extension COCOGroundTruth {
         do {
             try encoder.encode(File(images: images, annotations: annotations, categories: categories)).write(to: url)
         } catch {
-            throw InputError("\(DisplayPath.of(url)): cannot write (\(error.localizedDescription))")
+            throw InputError("\(DisplayPath.of(url)): cannot write (\(FileProblem.describe(error)))")
         }
     }
 }

@@ -8,6 +8,10 @@ extension GoldenSet {
     /// with the way out (list them, or `ignore:` them). `vigil golden rehash --write` writes it.
     public func rehashed(_ verification: GoldenSetVerification, version: String? = nil) throws -> GoldenSetManifest {
         let shown = DisplayPath.of(root.appendingPathComponent("manifest.json"))
+        if let outside = verification.outside.first {
+            throw InputError("\(shown): \(outside.path) leads outside the golden set folder (a symbolic link to \(outside.target)); "
+                             + "copy the file into the folder, then rehash")
+        }
         if !verification.extra.isEmpty {
             let names = verification.extra.prefix(5).joined(separator: ", ") + (verification.extra.count > 5 ? ", …" : "")
             throw InputError("\(shown): \(verification.extra.count) file\(verification.extra.count == 1 ? " is" : "s are") not in the manifest (\(names)); "
@@ -48,7 +52,7 @@ extension GoldenSet {
         do {
             try encoder.encode(manifest).write(to: url, options: .atomic)
         } catch {
-            throw InputError("\(DisplayPath.of(url)): cannot write (\(error.localizedDescription))")
+            throw InputError("\(DisplayPath.of(url)): cannot write (\(FileProblem.describe(error)))")
         }
         return try GoldenSet.load(root)
     }

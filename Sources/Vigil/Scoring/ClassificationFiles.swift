@@ -50,7 +50,7 @@ public enum ClassificationFiles {
         for row in labels {
             guard seen.insert(row.id).inserted else { throw InputError("\(labelsPath):\(row.line): id '\(row.id)' appears twice") }
             guard row.label < k else {
-                throw InputError("\(labelsPath):\(row.line): label \(row.label) is not a class index of the predictions (0…\(k - 1))")
+                throw InputError("\(labelsPath):\(row.line): label \(row.label) is not a class index of \(predictionsPath)'s predictions (they have \(k) classes: 0…\(k - 1))")
             }
             guard let prediction = byID[row.id] else {
                 let missing = labels.filter { byID[$0.id] == nil }
@@ -70,6 +70,26 @@ public enum ClassificationFiles {
     struct LabelLine: Decodable {
         var id: FlexibleID
         var label: Int
+
+        enum CodingKeys: String, CodingKey { case id, label }
+
+        /// A label written 1.5 (or "3") is named as what it is, not as a JSON syntax problem.
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decode(FlexibleID.self, forKey: .id)
+            if !c.contains(.label) || (try? c.decodeNil(forKey: .label)) == true {
+                label = try c.decode(Int.self, forKey: .label)  // throws: missing, or null
+                return
+            }
+            if let whole = try? c.decode(Int.self, forKey: .label) {
+                label = whole
+                return
+            }
+            let shown = (try? c.decode(Double.self, forKey: .label)).map { Formatting.number($0) }
+                ?? (try? c.decode(String.self, forKey: .label)).map { "the text \"\($0)\"" }
+            throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.label],
+                                                    debugDescription: "must be a class index (0, 1, 2, …)" + (shown.map { ", found \($0)" } ?? "")))
+        }
     }
 
     struct PredictionLine: Decodable {

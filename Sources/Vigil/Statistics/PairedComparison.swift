@@ -117,10 +117,20 @@ extension ClassificationAccumulator {
     /// (candidate − self), paired-bootstrap intervals and p-values, McNemar for accuracy.
     public func compare(with candidate: ClassificationAccumulator, keys: [MetricKey], threshold: Double? = nil,
                         bootstrap: Bootstrap) throws -> [PairedDelta] {
-        guard candidate.labels == labels, candidate.classes == classes else {
-            throw InputError("a paired comparison needs both models' predictions for the same samples, labels and classes")
+        guard candidate.classes == classes else {
+            throw InputError("a paired comparison needs both models to score the same classes: the baseline has \(classes.count) "
+                             + "(\(classes.prefix(5).joined(separator: ", "))\(classes.count > 5 ? ", …" : "")), the candidate \(candidate.classes.count)")
+        }
+        guard candidate.labels == labels else {
+            throw InputError("a paired comparison needs both models' predictions for the same samples in the same order with the same labels "
+                             + "(the baseline has \(labels.count), the candidate \(candidate.labels.count))")
         }
         try Self.checkResampleable(keys)
+        for key in keys {
+            if let name = key.className, !classes.contains(name) {
+                throw InputError("metric '\(key)': there is no class '\(name)' (classes: \(classes.prefix(10).joined(separator: ", "))\(classes.count > 10 ? ", …" : ""))")
+            }
+        }
         let baselineTable = ClassificationTable(accumulator: self)
         let candidateTable = ClassificationTable(accumulator: candidate)
         let parts = ClassificationAggregates.Parts.needed(by: keys, threshold: threshold)

@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+import VigilTestSupport
+import Vigil
+import GRDB
+
+/// One bad input, what the command must print for it (its whole stderr: one line), and exit 2.
+/// A new case is one entry in `BadInputTests.cases`.
+struct BadInput: Sendable, CustomTestStringConvertible {
+    var name: String
+    /// Files written into the scratch folder first (relative path → text).
+    var files: [String: String] = [:]
+    var arguments: [String]
+    var environment: [String: String] = [:]
+    /// The stderr line exactly, or (starting with "…") a part of it.
+    var message: String
+
+    var testDescription: String { name }
+}
+
+private let labels3 = """
+    {"id": "a", "label": 0}
+    {"id": "b", "label": 1}
+    {"id": "c", "label": 2}
+    """
+private let labels2 = """
+    {"id": "a", "label": 0}
+    {"id": "b", "label": 1}
+    {"id": "c", "label": 0}
+    """
+private let predictions3 = """
+    {"id": "a", "probs": [0.8, 0.1, 0.1]}
+    {"id": "b", "probs": [0.2, 0.7, 0.1]}
+    {"id": "c", "probs": [0.3, 0.3, 0.4]}
+    """
+private let predictions2 = """
+    {"id": "a", "probs": [0.8, 0.2]}
+    {"id": "b", "probs": [0.3, 0.7]}
+    {"id": "c", "probs": [0.6, 0.4]}
+    """
+private let scoring = ["l.jsonl": labels3, "p.jsonl": predictions3]
+private let classify = ["score", "classification", "--labels", "l.jsonl", "--predictions", "p.jsonl"]
+
+@Suite("Bad input: one clear line, exit 2")
+struct BadInputTests {
+    static let cases: [BadInput] = [
+        // Numeric options: documented ranges, refused in one line (no overflow, no 16 GB).
+        BadInput(name: "bins beyond Int's range", files: scoring, arguments: classify + ["--bins", "9223372036854775807"],
+                 message: "error: --bins must be in 1...10000 (got 9223372036854775807) (see 'vigil score classification --help')"),
+        BadInput(name: "no bins", files: scoring, arguments: classify + ["--bins", "0"],
+                 message: "error: --bins must be in 1...10000 (got 0) (see 'vigil score classification --help')"),
+        BadInput(name: "negative bins", files: scoring, arguments: classify + ["--bins", "-3"],
+                 message: "error: --bins -3: negative values are outside every option's range (see 'vigil score classification --help')"),
+        BadInput(name: "two billion bootstrap replicates", files: scoring, arguments: classify + ["--bootstrap", "2000000000"],
+                 message: "error: --bootstrap must be in 0...1000000 (got 2000000000) (see 'vigil score classification --help')"),
+        BadInput(name: "a confidence of 1.5", files: scoring, arguments: classify + ["--confidence", "1.5"],
+                 message: "error: --confidence must be between 0 and 1 (see 'vigil score classification --help')"),
+        BadInput(name: "a NaN score threshold", arguments: ["score", "detection", "--gt", "g.json", "--predictions", "d.json", "--score-threshold", "nan"],
+                 message: "error: --score-threshold must be a finite number (see 'vigil score detection --help')"),
+        BadInput(name: "no workers", arguments: ["run", "suite.yaml", "--workers", "0"],
+                 message: "error: --workers must be in 1...256 (got 0) (see 'vigil run --help')"),
+        BadInput(name: "a thousand workers", arguments: ["corrupt", "x.png", "--scenario", "fog@1", "-o", "y.png", "--workers", "1000"],
+                 message: "…--workers must be in 1...256 (got 1000)"),
+        BadInput(name: "history of no runs", arguments: ["history", "--limit", "0"],
+                 message: "error: --limit must be in 1...100000 (got 0) (see 'vigil history --help')"),
+        // Argument errors: one line and the --help hint, no usage block.
+        BadInput(name: "an unknown option", files: scoring, arguments: classify + ["--bogus"],
+                 message: "error: Unknown option '--bogus'. Did you mean '--bins'? (see 'vigil score classification --help')"),
+        BadInput(name: "a missing argument", arguments: ["run"], message: "error: Missing expected argument '<suite>' (see 'vigil run --help')"),
+        // The store.
+        BadInput(name: "an empty --store", arguments: ["history", "--store", ""],
+                 message: "error: --store is empty; give the run store's path (an SQLite file)"),
+        BadInput(name: "an empty VIGIL_STORE", arguments: ["history"], environment: ["VIGIL_STORE": ""],
+                 message: "error: VIGIL_STORE is set but empty; give the run store's path, or unset it for .vigil/history.sqlite"),
+        // Scoring files.
+        BadInput(name: "a per-class metric of a class that does not exist", files: scoring.merging(["q.jsonl": predictions3]) { a, _ in a },
+                 arguments: ["score", "compare", "--labels", "l.jsonl", "--baseline", "p.jsonl", "--candidate", "q.jsonl", "--metrics", "fnr[99]", "--bootstrap", "10"],
+                 message: "error: metric 'fnr[99]': there is no class '99' (classes: 0, 1, 2)"),
+        BadInput(name: "a comparison of different class counts", files: ["l.jsonl": labels2, "p.jsonl": predictions3, "q.jsonl": predictions2],
+                 arguments: ["score", "compare", "--labels", "l.jsonl", "--baseline", "p.jsonl", "--candidate", "q.jsonl", "--bootstrap", "10"],
+                 message: "error: q.jsonl: 2 class probabilities per prediction, but p.jsonl has 3; a comparison needs the same classes"),
+        BadInput(name: "a fractional label", files: ["l.jsonl": "{\"id\": \"a\", \"label\": 1.5}\n", "p.jsonl": "{\"id\": \"a\", \"probs\": [0.5, 0.5]}\n"],
+                 arguments: classify, message: "error: l.jsonl:1: label: must be a class index (0, 1, 2, …), found 1.5"),
+        // Files that cannot be written: the path and the reason, not Foundation's dump.
+        BadInput(name: "an output under a file", files: ["afile": "x"],
+                 arguments: ["corrupt", "\(CLI.root.path)/GoldenSets/faces/images/composite-00.jpg", "--scenario", "fog@1", "-o", "afile/x/out.png"],
+                 message: "error: afile/x: afile is a file, not a folder"),
+    ]
+
+    @Test(arguments: cases) func isRefusedInOneLine(_ bad: BadInput) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (path, text) in bad.files {
+            try (text + (text.hasSuffix("\n") || path == "afile" ? "" : "\n")).write(to: folder.appendingPathComponent(path), atomically: true, encoding: .utf8)
+        }
+        let output = try CLI.run(bad.arguments, in: folder, environment: bad.environment)
+        #expect(output.status == 2, "\(output.stderr)")
+        #expect(output.stderrLines.count == 1, "\(output.stderr)")
+        let line = String(output.stderrLines.first ?? "")
+        if bad.message.hasPrefix("…") {
+            #expect(line.contains(bad.message.dropFirst()), "\(line)")
+        } else {
+            #expect(line == bad.message)
+        }
+    }
+}
+
+@Suite("Golden sets: nothing outside the folder is read")
+struct GoldenSetEscapeTests {
+    /// A sample file replaced by a link to a copy outside (the same bytes, so the hash would
+    /// match), a linked images folder, and a linked manifest: all refused by name, no hash shown.
+    @Test func linksThatLeaveTheFolderAreRefused() throws {
+        let ws = try Workspace()
+        defer { ws.remove() }
+        let manager = FileManager.default
+        let manifest = try GoldenSet.load(ws.goldenSet).manifest
+        let sample = manifest.samples[0]
+        let inside = ws.goldenSet.appendingPathComponent(sample.path)
+        let outside = ws.folder.appendingPathComponent("elsewhere.png")
+        try manager.moveItem(at: inside, to: outside)
+        try manager.createSymbolicLink(at: inside, withDestinationURL: outside)
+        try ws.suite()
+        let verify = try CLI.run(["golden", "verify", "golden"], in: ws.folder)
+        #expect(verify.status == 1, "\(verify.stderr)")
+        #expect(verify.stdout.contains("golden/\(sample.path): leads outside the golden set folder (a symbolic link to "), "\(verify.stdout)")
+        #expect(!verify.stdout.contains(sample.sha256.prefix(12)), "the target's hash is not shown")
+        let run = try CLI.run(["run", "suite.yaml", "--store", "h.sqlite", "--no-report"], in: ws.folder)
+        #expect(run.status == 2 && run.stderrLines.count == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("leads outside the golden set folder"), "\(run.stderr)")
+
+        // A link inside the folder to a file inside it is fine.
+        try manager.removeItem(at: inside)
+        try manager.moveItem(at: outside, to: ws.goldenSet.appendingPathComponent("kept.png"))
+        try manager.createSymbolicLink(atPath: inside.path, withDestinationPath: ws.goldenSet.appendingPathComponent("kept.png").path)
+        var copy = manifest
+        copy.ignore = ["kept.png"]
+        try JSONEncoder().encode(copy).write(to: ws.goldenSet.appendingPathComponent("manifest.json"))
+        let fine = try CLI.run(["golden", "verify", "golden"], in: ws.folder)
+        #expect(fine.status == 0, "\(fine.stdout)\(fine.stderr)")
+
+        // A linked folder of images.
+        let folderOfImages = ws.goldenSet.appendingPathComponent(String(sample.path.split(separator: "/")[0]))
+        let moved = ws.folder.appendingPathComponent("images-elsewhere")
+        try manager.moveItem(at: folderOfImages, to: moved)
+        try manager.createSymbolicLink(at: folderOfImages, withDestinationURL: moved)
+        let linkedFolder = try CLI.run(["golden", "verify", "golden"], in: ws.folder)
+        #expect(linkedFolder.status == 1 && linkedFolder.stdout.contains("leads outside the golden set folder"), "\(linkedFolder.stdout)")
+
+        // A linked manifest.
+        let manifestURL = ws.goldenSet.appendingPathComponent("manifest.json")
+        try manager.moveItem(at: manifestURL, to: ws.folder.appendingPathComponent("manifest.json"))
+        try manager.createSymbolicLink(at: manifestURL, withDestinationURL: ws.folder.appendingPathComponent("manifest.json"))
+        let linkedManifest = try CLI.run(["golden", "verify", "golden"], in: ws.folder)
+        #expect(linkedManifest.status == 2 && linkedManifest.stderrLines.count == 1, "\(linkedManifest.stderr)")
+        #expect(linkedManifest.stderr.contains("manifest.json: leads outside the golden set folder"), "\(linkedManifest.stderr)")
+    }
+}
+
+@Suite("Half-written results never look complete")
+struct HalfWrittenTests {
+    /// A report that cannot be written: the table is printed first, the command exits 2 with
+    /// one line, the stored run is complete with no report recorded, and nothing is left where
+    /// the report would have been. A report that is written is recorded in the store.
+    @Test func aReportThatCannotBeWrittenLeavesTheRunWithoutOne() throws {
+        let ws = try Workspace()
+        defer { ws.remove() }
+        try ws.suite(scenarios: "[clean]")
+        try "not a folder".write(to: ws.folder.appendingPathComponent("reports"), atomically: true, encoding: .utf8)
+        let failed = try CLI.run(["run", "suite.yaml", "--store", "h.sqlite", "--reports", "reports"], in: ws.folder)
+        #expect(failed.status == 2, "\(failed.stderr)")
+        #expect(failed.stderrLines.count == 1 && failed.stderr.contains("cannot create the report folder (reports is a file, not a folder)"), "\(failed.stderr)")
+        #expect(failed.stdout.contains("Gate:"), "the table comes first: \(failed.stdout)")
+        let queue = try DatabaseQueue(path: ws.folder.appendingPathComponent("h.sqlite").path)
+        let rows = try queue.read { try Row.fetchAll($0, sql: "SELECT status, report_path FROM runs") }
+        #expect(rows.count == 1 && rows[0]["status"] == "complete" && (rows[0]["report_path"] as String?) == nil)
+
+        try FileManager.default.removeItem(at: ws.folder.appendingPathComponent("reports"))
+        let written = try CLI.run(["run", "suite.yaml", "--store", "h.sqlite", "--reports", "reports", "--no-reuse"], in: ws.folder)
+        #expect(written.status <= 1, "\(written.stderr)")
+        let paths = try queue.read { try String.fetchAll($0, sql: "SELECT report_path FROM runs WHERE report_path IS NOT NULL") }
+        #expect(paths.count == 1)
+        #expect(FileManager.default.fileExists(atPath: ws.folder.appendingPathComponent(paths.first ?? "-").path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: ws.folder.appendingPathComponent("reports").path)
+        #expect(leftovers.count == 1 && !leftovers[0].hasPrefix("."), "\(leftovers)")
+    }
+}
