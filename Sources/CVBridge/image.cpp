@@ -1,6 +1,12 @@
 #include "guarded.hpp"
+#include "image_check.hpp"
 
-#include <climits>  // also defines __GLIBC__ where it applies
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>  // also defines __GLIBC__ where it applies
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -59,9 +65,22 @@ int cvb_get_num_threads(void) {
 
 cvb_image *cvb_image_read(const char *path, cvb_error *error) {
     return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {
-        cv::Mat mat = cv::imread(path, cv::IMREAD_UNCHANGED);
+        // The bytes are read here and decoded from memory (what imread does inside), so that
+        // their structure can be checked first: see image_check.cpp.
+        std::vector<uint8_t> bytes;
+        {
+            std::unique_ptr<FILE, int (*)(FILE *)> file(std::fopen(path, "rb"), std::fclose);
+            if (!file) throw BridgeError(std::string("cannot be read (") + std::strerror(errno) + ")");
+            uint8_t chunk[1 << 16];
+            size_t count;
+            while ((count = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) bytes.insert(bytes.end(), chunk, chunk + count);
+            if (std::ferror(file.get())) throw BridgeError(std::string("cannot be read (") + std::strerror(errno) + ")");
+        }
+        if (bytes.empty()) throw BridgeError("the file is empty");
+        check_image_bytes(bytes.data(), bytes.size());
+        cv::Mat mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
         if (mat.empty()) {
-            throw BridgeError("cannot decode the image (missing, unreadable or not an image format OpenCV reads)");
+            throw BridgeError("cannot decode the image (damaged, or not an image format OpenCV reads)");
         }
         if (mat.depth() != CV_8U) {
             throw BridgeError("the image is not 8-bit per channel (convert it to 8-bit PNG or JPEG)");

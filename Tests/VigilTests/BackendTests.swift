@@ -207,6 +207,6 @@ struct BackendTests {
         try Data("hello".utf8).write(to: text)
         #expect(inputError { _ = try Image(contentsOf: text) }.hasPrefix("\(text.path): cannot decode the image"))
         let missing = folder.appendingPathComponent("missing.png")
-        #expect(inputError { _ = try Image(contentsOf: missing) }.hasPrefix("\(missing.path): cannot decode the image"))
+        #expect(inputError { _ = try Image(contentsOf: missing) }.hasPrefix("\(missing.path): cannot be read (No such file or directory)"))
     }
 }

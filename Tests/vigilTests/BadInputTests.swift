@@ -12,6 +12,8 @@ struct BadInput: Sendable, CustomTestStringConvertible {
     var files: [String: String] = [:]
     var arguments: [String]
     var environment: [String: String] = [:]
+    /// Binary files written into the scratch folder first.
+    var data: [String: Data] = [:]
     /// The stderr line exactly, or (starting with "…") a part of it.
     var message: String
 
@@ -40,6 +42,22 @@ private let predictions2 = """
     """
 private let scoring = ["l.jsonl": labels3, "p.jsonl": predictions3]
 private let classify = ["score", "classification", "--labels", "l.jsonl", "--predictions", "p.jsonl"]
+
+/// The first half of a real photograph's JPEG file.
+private let halfJPEG: Data = {
+    let whole = (try? Data(contentsOf: CLI.root.appendingPathComponent("GoldenSets/faces/images/composite-00.jpg"))) ?? Data()
+    return whole.prefix(whole.count / 2)
+}()
+
+/// A PNG's chunks with the given header (8-bit, `colour` type) and an empty image stream;
+/// its structure is all the checks read (CRCs are left zero).
+private func png(width: UInt32, height: UInt32, colour: UInt8) -> Data {
+    func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+        withUnsafeBytes(of: UInt32(body.count).bigEndian, Array.init) + Array(type.utf8) + body + [0, 0, 0, 0]
+    }
+    let header = withUnsafeBytes(of: width.bigEndian, Array.init) + withUnsafeBytes(of: height.bigEndian, Array.init) + [8, colour, 0, 0, 0]
+    return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", []) + chunk("IEND", []))
+}
 
 @Suite("Bad input: one clear line, exit 2")
 struct BadInputTests {
@@ -81,6 +99,18 @@ struct BadInputTests {
                  message: "error: q.jsonl: 2 class probabilities per prediction, but p.jsonl has 3; a comparison needs the same classes"),
         BadInput(name: "a fractional label", files: ["l.jsonl": "{\"id\": \"a\", \"label\": 1.5}\n", "p.jsonl": "{\"id\": \"a\", \"probs\": [0.5, 0.5]}\n"],
                  arguments: classify, message: "error: l.jsonl:1: label: must be a class index (0, 1, 2, …), found 1.5"),
+        // Images: structure checked before OpenCV decodes, nothing from libjpeg or libpng on stderr.
+        BadInput(name: "a JPEG cut in half", arguments: ["corrupt", "half.jpg", "--scenario", "fog@1", "-o", "out.png"],
+                 data: ["half.jpg": halfJPEG], message: "error: half.jpg: the JPEG file is truncated (it ends before its end-of-image marker)"),
+        BadInput(name: "a PNG cut short", arguments: ["corrupt", "short.png", "--scenario", "fog@1", "-o", "out.png"],
+                 data: ["short.png": png(width: 48, height: 48, colour: 0).prefix(40)],
+                 message: "error: short.png: the PNG file is truncated (it ends before its IEND chunk)"),
+        BadInput(name: "a grey PNG with alpha", arguments: ["corrupt", "la.png", "--scenario", "fog@1", "-o", "out.png"],
+                 data: ["la.png": png(width: 48, height: 48, colour: 4)],
+                 message: "error: la.png: the PNG is grey with an alpha channel; Vigil reads 8-bit grey or colour (drop the alpha channel)"),
+        BadInput(name: "a PNG declaring ten billion pixels", arguments: ["corrupt", "huge.png", "--scenario", "fog@1", "-o", "out.png"],
+                 data: ["huge.png": png(width: 100_000, height: 100_000, colour: 0)],
+                 message: "error: huge.png: the PNG declares 100000×100000 pixels, more than the 2^30 (about 1.07 billion) OpenCV decodes"),
         // Files that cannot be written: the path and the reason, not Foundation's dump.
         BadInput(name: "an output under a file", files: ["afile": "x"],
                  arguments: ["corrupt", "\(CLI.root.path)/GoldenSets/faces/images/composite-00.jpg", "--scenario", "fog@1", "-o", "afile/x/out.png"],
@@ -94,6 +124,7 @@ struct BadInputTests {
         for (path, text) in bad.files {
             try (text + (text.hasSuffix("\n") || path == "afile" ? "" : "\n")).write(to: folder.appendingPathComponent(path), atomically: true, encoding: .utf8)
         }
+        for (path, bytes) in bad.data { try bytes.write(to: folder.appendingPathComponent(path)) }
         let output = try CLI.run(bad.arguments, in: folder, environment: bad.environment)
         #expect(output.status == 2, "\(output.stderr)")
         #expect(output.stderrLines.count == 1, "\(output.stderr)")

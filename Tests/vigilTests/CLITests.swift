@@ -319,14 +319,16 @@ struct CLITests {
         let digit = CLI.root.appendingPathComponent("GoldenSets/digits/images/3/r15c01.png")
         let cases: [(URL, String)] = [
             (fixtures.appendingPathComponent("grey16.png"), "the image is not 8-bit per channel (convert it to 8-bit PNG or JPEG)"),
-            (fixtures.appendingPathComponent("rgba.png"), "the image has 4 channels; Vigil reads 8-bit grey or colour (drop the alpha channel)"),
+            (fixtures.appendingPathComponent("rgba.png"), "the PNG is colour with an alpha channel; Vigil reads 8-bit grey or colour (drop the alpha channel)"),
             (digit, "scenario 'snow' needs images of at least 32×32 pixels (as ImageNet-C's reference does); this one is 20×20"),
         ]
         for (input, problem) in cases {
             let out = ws.folder.appendingPathComponent("out.png")
             let output = try CLI.run(["corrupt", input.path, "--scenario", "snow@2", "-o", out.path])
             #expect(output.status == 2)
-            #expect(output.stderr == "error: \(input.path): \(problem)\n")
+            // Paths below the working directory (here the repository) are shown relative to it.
+            let shown = input.path.replacingOccurrences(of: CLI.root.path + "/", with: "")
+            #expect(output.stderr == "error: \(shown): \(problem)\n")
             #expect(!FileManager.default.fileExists(atPath: out.path))
         }
         let tagged = try CLI.run(["corrupt", ws.goldenSet.path, "--scenario", "ink=none", "-o", ws.folder.appendingPathComponent("x").path])

@@ -153,6 +153,24 @@ struct DetectionCLITests {
         // Importing over a non-empty folder is refused.
         let twice = try CLI.run(["golden", "import", "coco", "coco.json", "--images", faces.path, "-o", "again"], in: ws.folder)
         #expect(twice.status == 2 && twice.stderr == "error: again: exists and is not empty; choose a new folder for the golden set\n")
+
+        // A box outside its image: the COCO file is named, nothing is written, and once the file
+        // is mended the same command works (no half-written folder in the way).
+        var coco = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: ws.folder.appendingPathComponent("coco.json"))) as? [String: Any])
+        var annotations = try #require(coco["annotations"] as? [[String: Any]])
+        var box = try #require(annotations[0]["bbox"] as? [Double])
+        box[0] = 9000
+        annotations[0]["bbox"] = box
+        coco["annotations"] = annotations
+        try JSONSerialization.data(withJSONObject: coco).write(to: ws.folder.appendingPathComponent("bad.json"))
+        let outside = try CLI.run(["golden", "import", "coco", "bad.json", "--images", faces.path, "-o", "fresh"], in: ws.folder)
+        #expect(outside.status == 2 && outside.stderrLines.count == 1, "\(outside.stderr)")
+        #expect(outside.stderr.hasPrefix("error: bad.json: sample 'images/"), "\(outside.stderr)")
+        #expect(outside.stderr.contains("reaches outside the"), "\(outside.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: ws.folder.appendingPathComponent("fresh").path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.folder.path).filter { $0.hasPrefix(".") } == [])
+        let mended = try CLI.run(["golden", "import", "coco", "coco.json", "--images", faces.path, "-o", "fresh"], in: ws.folder)
+        #expect(mended.status == 0, "\(mended.stderr)")
     }
 
     @Test func yoloImportConvertsNormalisedBoxesAndRefusesBadLines() throws {

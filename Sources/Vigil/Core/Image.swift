@@ -16,7 +16,7 @@ public final class Image {
 
     /// Decodes an image file (PNG, JPEG, BMP, …). 16-bit and 4-channel images are rejected.
     public convenience init(contentsOf url: URL) throws {
-        let pointer = try Bridge.call("\(url.path)") { error in
+        let pointer = try Bridge.call(DisplayPath.of(url)) { error in
             cvb_image_read(url.path, error)
         }
         self.init(taking: pointer)
@@ -52,13 +52,13 @@ public final class Image {
 
     /// Encodes to a file; the extension picks the format (PNG is lossless).
     public func write(to url: URL) throws {
-        try Bridge.check("\(url.path)") { error in cvb_image_write(pointer, url.path, error) }
+        try Bridge.check(DisplayPath.of(url)) { error in cvb_image_write(pointer, url.path, error) }
     }
 
     /// Writes a PNG several times faster than `write(to:)` (libpng), in files a little larger:
     /// for pictures made in bulk, such as a report's galleries.
     public func writePNG(to url: URL) throws {
-        try Bridge.check("\(url.path)") { error in cvb_image_write_png(pointer, url.path, error) }
+        try Bridge.check(DisplayPath.of(url)) { error in cvb_image_write_png(pointer, url.path, error) }
     }
 
     /// A copy scaled to `width` x `height`: nearest neighbour when enlarging (pixels stay
@@ -82,17 +82,17 @@ public final class Image {
 enum Bridge {
     /// Calls a bridge function returning a pointer; NULL becomes an `InputError` prefixed with
     /// `subject` (usually a file path).
-    static func call(_ subject: String, _ body: (UnsafeMutablePointer<cvb_error>) -> OpaquePointer?) throws -> OpaquePointer {
+    static func call(_ subject: @autoclosure () -> String, _ body: (UnsafeMutablePointer<cvb_error>) -> OpaquePointer?) throws -> OpaquePointer {
         var error = cvb_error()
         if let pointer = body(&error) { return pointer }
-        throw InputError("\(subject): \(message(error))")
+        throw InputError("\(subject()): \(message(error))")
     }
 
     /// Calls a bridge function returning 0 on success.
-    static func check(_ subject: String, _ body: (UnsafeMutablePointer<cvb_error>) -> Int32) throws {
+    static func check(_ subject: @autoclosure () -> String, _ body: (UnsafeMutablePointer<cvb_error>) -> Int32) throws {
         var error = cvb_error()
         if body(&error) != 0 {
-            throw InputError("\(subject): \(message(error))")
+            throw InputError("\(subject()): \(message(error))")
         }
     }
 
@@ -111,7 +111,7 @@ public enum PNG {
     /// Writes opaque BGRA pixels (a Cairo ARGB32 surface on a little-endian machine), rows
     /// `stride` bytes apart, as an RGB PNG.
     public static func write(bgra pixels: UnsafePointer<UInt8>, width: Int, height: Int, stride: Int, to url: URL) throws {
-        try Bridge.check("\(url.path)") { error in
+        try Bridge.check(DisplayPath.of(url)) { error in
             cvb_write_png_bgra(pixels, Int32(width), Int32(height), stride, url.path, error)
         }
     }

@@ -164,9 +164,7 @@ extension GoldenSetImport {
     /// set into a temporary folder beside `output` and renames it into place.
     static func write(_ planned: [PlannedSample], classes: [String], output: URL, name: String, version: String,
                       description: String) throws -> GoldenSet {
-        if let contents = try? FileManager.default.contentsOfDirectory(atPath: output.path), !contents.isEmpty {
-            throw InputError("\(DisplayPath.of(output)): exists and is not empty; choose a new folder for the golden set")
-        }
+        try GoldenSetImport.prepareOutput(output)
         var ids = Set<String>()
         var samples: [Sample] = []
         for item in planned {
@@ -181,14 +179,7 @@ extension GoldenSetImport {
         }
         let manifest = GoldenSetManifest(name: name, version: version, task: .classification, description: description,
                                          classes: classes, samples: samples)
-        let parent = output.deletingLastPathComponent()
-        let staging = parent.appendingPathComponent(".\(output.lastPathComponent).partial-\(UUID().uuidString.prefix(8))")
-        do {
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        } catch {
-            throw InputError("\(DisplayPath.of(output)): cannot create the folder (\(FileProblem.describe(error)))")
-        }
-        do {
+        try GoldenSetImport.writeStaged(to: output) { staging in
             for (item, sample) in zip(planned, samples) {
                 let destination = staging.appendingPathComponent(sample.path)
                 try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -198,13 +189,7 @@ extension GoldenSetImport {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try encoder.encode(manifest).write(to: staging.appendingPathComponent("manifest.json"))
             let check = try GoldenSet.load(staging)
-            guard check.verify().isValid else { throw InputError("\(DisplayPath.of(staging)): the copies do not match their sources") }
-            try? FileManager.default.removeItem(at: output)  // an empty folder, checked above
-            try FileManager.default.moveItem(at: staging, to: output)
-        } catch {
-            try? FileManager.default.removeItem(at: staging)
-            if let error = error as? InputError { throw error }
-            throw InputError("\(DisplayPath.of(output)): cannot write the golden set (\(FileProblem.describe(error)))")
+            guard check.verify().isValid else { throw InputError("\(DisplayPath.of(output)): the copies do not match their sources") }
         }
         return try GoldenSet.load(output)
     }

@@ -28,9 +28,11 @@ public enum GoldenSetImport {
             throw InputError("\(shown): two categories share a name; Vigil's classes are names, so they must be unique")
         }
         let className = Dictionary(uniqueKeysWithValues: categories.map { ($0.id, $0.name) })
+        let labelIndices = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1.name, $0) })
         var byImage: [Int: [COCOGroundTruth.Annotation]] = [:]
         for annotation in truth.annotations { byImage[annotation.imageID, default: []].append(annotation) }
         try prepareOutput(output)
+        try writeStaged(to: output) { staging in
         var samples: [Sample] = []
         var seenFiles = Set<String>()
         for image in truth.images.sorted(by: { $0.id < $1.id }) {
@@ -40,19 +42,25 @@ public enum GoldenSetImport {
             guard seenFiles.insert(file).inserted else {
                 throw InputError("\(shown): file_name '\(file)' appears twice in 'images'")
             }
-            let copied = try copyImage(images.appendingPathComponent(file), relative: file, into: output)
+            let copied = try copyImage(images.appendingPathComponent(file), relative: file, into: staging)
             if let w = image.width, let h = image.height, (w, h) != (copied.width, copied.height) {
                 throw InputError("\(shown): image id \(image.id) ('\(file)') is listed as \(w)×\(h) but the file is \(copied.width)×\(copied.height)")
             }
             let objects = (byImage[image.id] ?? []).sorted { $0.id < $1.id }.map {
                 GroundTruthObject(className: className[$0.categoryID]!, box: $0.bbox, isCrowd: $0.isCrowd)
             }
-            samples.append(Sample(id: sampleID(file), path: copied.path, sha256: copied.sha256, width: copied.width,
-                                  height: copied.height, objects: objects))
+            let sample = Sample(id: sampleID(file), path: copied.path, sha256: copied.sha256, width: copied.width,
+                                height: copied.height, objects: objects)
+            // Boxes are checked here, against the file's real size, so that a problem names the
+            // COCO file (the manifest is only written once everything checks out).
+            try GoldenSet.checkDetectionSample(sample, classes: categories.map(\.name), labelIndices: labelIndices, manifest: shown)
+            samples.append(sample)
         }
-        return try finish(samples: samples, classes: categories.map(\.name), output: output,
+        try writeManifest(samples: samples, classes: categories.map(\.name), into: staging,
                           name: name ?? output.lastPathComponent, version: version,
                           description: "Imported from COCO annotations \(annotations.lastPathComponent)")
+        }
+        return try GoldenSet.load(output)
     }
 
     /// A YOLO data set: `DIR/images/**` and `DIR/labels/**` with one `STEM.txt` per image (one
@@ -68,9 +76,10 @@ public enum GoldenSetImport {
         let files = imageFiles(in: imagesFolder)
         guard !files.isEmpty else { throw InputError("\(DisplayPath.of(imagesFolder)): no images") }
         try prepareOutput(output)
+        try writeStaged(to: output) { staging in
         var samples: [Sample] = []
         for relative in files {
-            let copied = try copyImage(imagesFolder.appendingPathComponent(relative), relative: relative, into: output)
+            let copied = try copyImage(imagesFolder.appendingPathComponent(relative), relative: relative, into: staging)
             let labelURL = labelsFolder.appendingPathComponent((relative as NSString).deletingPathExtension + ".txt")
             var objects: [GroundTruthObject] = []
             if let text = try? String(contentsOf: labelURL, encoding: .utf8) {
@@ -85,8 +94,10 @@ public enum GoldenSetImport {
             samples.append(Sample(id: sampleID(relative), path: copied.path, sha256: copied.sha256, width: copied.width,
                                   height: copied.height, objects: objects))
         }
-        return try finish(samples: samples, classes: classes, output: output, name: name ?? output.lastPathComponent,
+        try writeManifest(samples: samples, classes: classes, into: staging, name: name ?? output.lastPathComponent,
                           version: version, description: "Imported from the YOLO data set \(folder.lastPathComponent)")
+        }
+        return try GoldenSet.load(output)
     }
 
     static func yoloClasses(_ folder: URL) throws -> [String] {
@@ -136,14 +147,36 @@ public enum GoldenSetImport {
         allFiles(in: folder).filter { ScenarioExport.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
     }
 
+    /// The output folder must not exist or be empty, so an import never mixes with older files.
     static func prepareOutput(_ output: URL) throws {
         if let contents = try? FileManager.default.contentsOfDirectory(atPath: output.path), !contents.isEmpty {
             throw InputError("\(DisplayPath.of(output)): exists and is not empty; choose a new folder for the golden set")
         }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output.path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw InputError("\(DisplayPath.of(output)): exists and is a file; choose a new folder for the golden set")
+        }
+    }
+
+    /// Runs `body` to write a golden set into a hidden folder beside `output`, then renames it
+    /// to `output` (absent or empty, see `prepareOutput`). On any error the hidden folder is
+    /// removed, so a failed import leaves nothing behind and can simply be run again.
+    static func writeStaged(to output: URL, _ body: (URL) throws -> Void) throws {
+        let staging = output.deletingLastPathComponent()
+            .appendingPathComponent(".\(output.lastPathComponent).partial-\(UUID().uuidString.prefix(8))")
         do {
-            try FileManager.default.createDirectory(at: output.appendingPathComponent("images"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         } catch {
             throw InputError("\(DisplayPath.of(output)): cannot create the folder (\(FileProblem.describe(error)))")
+        }
+        do {
+            try body(staging)
+            try? FileManager.default.removeItem(at: output)  // an empty folder, checked by prepareOutput
+            try FileManager.default.moveItem(at: staging, to: output)
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            if let error = error as? InputError { throw error }
+            throw InputError("\(DisplayPath.of(output)): cannot write the golden set (\(FileProblem.describe(error)))")
         }
     }
 
@@ -167,8 +200,8 @@ public enum GoldenSetImport {
     }
 
     /// Writes the manifest and reads it back, so the imported set passes the same checks as any.
-    static func finish(samples: [Sample], classes: [String], output: URL, name: String, version: String,
-                       description: String) throws -> GoldenSet {
+    static func writeManifest(samples: [Sample], classes: [String], into output: URL, name: String, version: String,
+                              description: String) throws {
         var seen = Set<String>()
         for sample in samples where !seen.insert(sample.id).inserted {
             throw InputError("two images would get sample id '\(sample.id)' (the same name with another extension); rename one")
@@ -178,7 +211,7 @@ public enum GoldenSetImport {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(manifest).write(to: output.appendingPathComponent("manifest.json"))
-        return try GoldenSet.load(output)
+        _ = try GoldenSet.load(output)
     }
 }
 

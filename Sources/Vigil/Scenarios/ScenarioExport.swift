@@ -47,7 +47,7 @@ public struct ScenarioExport: Sendable {
         self.seed = seed
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: input.path, isDirectory: &isFolder) else {
-            throw InputError("\(input.path): no such file or folder")
+            throw InputError("\(DisplayPath.of(input)): no such file or folder")
         }
         let isGoldenSet = isFolder.boolValue && FileManager.default.fileExists(atPath: input.appendingPathComponent("manifest.json").path)
         if scenario.needsObjects && !isGoldenSet {
@@ -64,11 +64,11 @@ public struct ScenarioExport: Sendable {
         if isGoldenSet {
             let goldenSet = try GoldenSet.load(input)
             if scenario.needsObjects && goldenSet.task != .detection {
-                throw InputError("\(input.path): scenario '\(scenario.id)' occludes annotated objects; golden set '\(goldenSet.name)' is for classification and has no boxes")
+                throw InputError("\(DisplayPath.of(input)): scenario '\(scenario.id)' occludes annotated objects; golden set '\(goldenSet.name)' is for classification and has no boxes")
             }
             let samples = goldenSet.samples.filter { scenario.includes(tags: $0.tags) }
             guard !samples.isEmpty else {
-                throw InputError("\(input.path): scenario '\(scenario.id)' selects no sample of golden set '\(goldenSet.name)'")
+                throw InputError("\(DisplayPath.of(input)): scenario '\(scenario.id)' selects no sample of golden set '\(goldenSet.name)'")
             }
             items = samples.map { sample in
                 Item(input: goldenSet.url(of: sample), sampleID: sample.id, output: output.appendingPathComponent(sample.path),
@@ -77,7 +77,7 @@ public struct ScenarioExport: Sendable {
             return
         }
         guard scenario.slice.isEmpty else {
-            throw InputError("\(input.path): scenario '\(scenario.id)' selects samples by tags, which only a golden set (manifest.json) has")
+            throw InputError("\(DisplayPath.of(input)): scenario '\(scenario.id)' selects samples by tags, which only a golden set (manifest.json) has")
         }
         let root = input.standardizedFileURL.path
         var found: [Item] = []
@@ -88,7 +88,7 @@ public struct ScenarioExport: Sendable {
             found.append(Item(input: url, sampleID: (relative as NSString).deletingPathExtension,
                               output: output.appendingPathComponent(relative)))
         }
-        guard !found.isEmpty else { throw InputError("\(input.path): no images in this folder (looked for \(Self.imageExtensions.sorted().joined(separator: ", ")))") }
+        guard !found.isEmpty else { throw InputError("\(DisplayPath.of(input)): no images in this folder (looked for \(Self.imageExtensions.sorted().joined(separator: ", ")))") }
         items = found.sorted { $0.sampleID < $1.sampleID }
     }
 
@@ -119,7 +119,7 @@ public struct ScenarioExport: Sendable {
                             transformed = try scenario.apply(to: image, seed: Seeds.sample(run: seed, scenario: scenario, sampleID: item.sampleID),
                                                              objects: item.objects)
                         } catch let error as InputError {
-                            throw InputError("\(item.input.path): \(error.message)")
+                            throw InputError("\(DisplayPath.of(item.input)): \(error.message)")
                         }
                         let elapsed = ContinuousClock.now - clock
                         _ = transformNanoseconds.add(Int(elapsed.components.seconds) * 1_000_000_000
