@@ -199,7 +199,8 @@ public struct COCOGroundTruth: Sendable {
 
     static func check(_ box: Box, _ name: @autoclosure () -> String, _ shown: String) throws {
         guard box.isFinite else {
-            throw InputError("\(shown): \(name()): bbox [\(box.x), \(box.y), \(box.width), \(box.height)] has a value that is not finite")
+            let values = [box.x, box.y, box.width, box.height].map(Formatting.number).joined(separator: ", ")
+            throw InputError("\(shown): \(name()): bbox [\(values)] has a value that is not a finite number; boxes and scores must be finite")
         }
         guard box.width > 0, box.height > 0 else {
             throw InputError("\(shown): \(name()): bbox [\(box.x), \(box.y), \(box.width), \(box.height)] has zero or negative size (COCO boxes are [x, y, width, height])")
@@ -270,7 +271,9 @@ public struct COCODetection: Sendable, Hashable, Codable {
         let images = IDIndex(groundTruth.images.map(\.id)), categories = IDIndex(groundTruth.categories.map(\.id))
         for (index, d) in detections.enumerated() {
             var name: String { "detection \(index) (image_id \(d.imageID))" }
-            guard d.score.isFinite else { throw InputError("\(shown): \(name): score is \(d.score); scores must be finite numbers") }
+            guard d.score.isFinite else {
+                throw InputError("\(shown): \(name): score is \(Formatting.number(d.score)), not a finite number; boxes and scores must be finite")
+            }
             guard images[d.imageID] != nil else {
                 throw InputError("\(shown): \(name): image_id \(d.imageID) is not an image of the ground truth")
             }

@@ -219,6 +219,9 @@ public enum Formatting {
     /// A coordinate or size for messages: whole numbers without decimals, others with up to
     /// four (`12`, `12.5`, `0.3333`).
     public static func number(_ value: Double) -> String {
+        // As Python's json writes them, which is where such values come from.
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
         if value.isFinite, value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         var text = String(format: "%.4f", value)
         while text.hasSuffix("0") { text.removeLast() }

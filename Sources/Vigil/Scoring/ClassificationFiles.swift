@@ -135,7 +135,7 @@ public enum ClassificationFiles {
     static func check(_ values: [Double], _ key: String, _ shown: String, _ line: Int) throws {
         guard !values.isEmpty else { throw InputError("\(shown):\(line): \"\(key)\" is empty") }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
-            throw InputError("\(shown):\(line): \(key)[\(bad)] is not finite")
+            throw InputError("\(shown):\(line): \(key)[\(bad)] is \(Formatting.number(values[bad])), not a finite number; scores must be finite")
         }
     }
 }
@@ -188,35 +188,52 @@ enum JSONLines {
         if let values = try? JSONDecoder().decode([T].self, from: Data(array)) {
             return zip(lines.map(\.number), values).map { ($0, $1) }
         }
-        // Only when that fails are the lines decoded one by one, to say which is wrong.
+        // Only when that fails are the lines decoded one by one, to say which is wrong. NaN and
+        // Infinity, which Python's json writes, are read (JSON5 has them) so that the caller's
+        // checks name the field, as for a results file.
+        let lenient = JSONDecoder()
+        lenient.allowsJSON5 = true
+        var values: [(Int, T)] = []
         for line in lines {
             let bytes = data.subdata(in: (data.startIndex + line.range.lowerBound)..<(data.startIndex + line.range.upperBound))
             do {
-                _ = try JSONDecoder().decode(T.self, from: bytes)
+                values.append((line.number, try JSONDecoder().decode(T.self, from: bytes)))
             } catch let error as DecodingError {
                 if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                    if let token = offendingToken(bytes)?.token, isNonFinite(token), let value = try? lenient.decode(T.self, from: bytes) {
+                        values.append((line.number, value))
+                        continue
+                    }
                     throw InputError("\(shown):\(line.number): \(syntaxError(bytes))")
                 }
                 throw InputError("\(shown):\(line.number): \(JSONProblem.describe(error))")
             }
         }
-        throw InputError("\(shown): not valid JSON Lines (each line must be one JSON object)")
+        return values
+    }
+
+    static func isNonFinite(_ token: String) -> Bool {
+        token.hasPrefix("NaN") || token.hasPrefix("Infinity") || token.hasPrefix("-Infinity")
+    }
+
+    /// Where JSONSerialization stops reading `bytes`, and the text there; nil when it parses.
+    static func offendingToken(_ bytes: Data) -> (offset: Int, token: String)? {
+        do {
+            _ = try JSONSerialization.jsonObject(with: bytes)
+            return nil
+        } catch {
+            let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+            guard let match = text.firstMatch(of: /character (\d+)/), let offset = Int(match.output.1) else { return nil }
+            return (offset, JSONInput.token(at: offset, in: bytes) ?? "")
+        }
     }
 
     /// "column C: not valid JSON …", naming NaN and Infinity, which Python writes but JSON lacks.
     static func syntaxError(_ bytes: Data) -> String {
-        let text: String
-        do {
-            _ = try JSONSerialization.jsonObject(with: bytes)
-            return "each line must be one JSON object"
-        } catch {
-            text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+        guard let (offset, token) = offendingToken(bytes) else {
+            return (try? JSONSerialization.jsonObject(with: bytes)) != nil ? "each line must be one JSON object" : "not valid JSON"
         }
-        guard let match = text.firstMatch(of: /character (\d+)/), let offset = Int(match.output.1) else {
-            return "not valid JSON (\(text))"
-        }
-        let token = JSONInput.token(at: offset, in: bytes) ?? ""
-        if token.hasPrefix("NaN") || token.hasPrefix("Infinity") || token.hasPrefix("-Infinity") {
+        if isNonFinite(token) {
             return "column \(offset + 1): \(token.prefix(while: { $0.isLetter || $0 == "-" })) is not a number JSON allows; scores must be finite"
         }
         return "column \(offset + 1): not valid JSON" + (token.isEmpty ? "" : " near '\(token)'")
