@@ -6,7 +6,7 @@ export PKG_CONFIG_PATH := $(CURDIR)/.build-pkgconfig
 # Evaluated when used, after setup has installed numpy where it was missing.
 PYTHON = $(shell python3 -c 'import numpy' 2>/dev/null && echo python3 || echo /usr/bin/python3)
 
-.PHONY: setup demo test served-checks build bench
+.PHONY: setup demo test served-checks build bench fuzz
 
 setup:
 	@bash Scripts/setup.sh
@@ -70,3 +70,11 @@ bench: build
 	.build-bench/venv/bin/python Benchmarks/scenarios.py
 	/usr/bin/python3 Benchmarks/harness.py
 	Scripts/with_model_server.sh python3 Benchmarks/report.py
+
+# Mutation fuzzing of the file readers (manifests, suites, model specs, COCO, JSON Lines,
+# images) for FUZZ_SECONDS; findings are kept in .build-fuzz/findings. `make test` runs a short
+# seeded smoke of the same mutations (Tests/VigilTests/FuzzSmokeTests.swift).
+FUZZ_SECONDS ?= 120
+fuzz: setup
+	swift build -c release --product vigil-fuzz
+	.build/release/vigil-fuzz --seconds $(FUZZ_SECONDS)

@@ -49,9 +49,13 @@ let package = Package(
             "Vigil", "VigilStore", "VigilReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Mutation fuzzing of the file readers: the library (also run by a smoke test) and
+        // `vigil-fuzz` for `make fuzz`.
+        .target(name: "VigilFuzzing", dependencies: ["Vigil"]),
+        .executableTarget(name: "vigil-fuzz", dependencies: ["Vigil", "VigilFuzzing"]),
         // Helpers shared by the test targets (paths, temporary folders, exact JSON fixtures).
         .target(name: "VigilTestSupport", dependencies: ["Vigil"], path: "Tests/VigilTestSupport"),
-        .testTarget(name: "VigilTests", dependencies: ["Vigil", "CVBridge", "VigilTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "VigilTests", dependencies: ["Vigil", "CVBridge", "VigilTestSupport", "VigilFuzzing"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilReportTests", dependencies: ["VigilReport", "VigilTestSupport"]),
         .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting"]),

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopencv-dev libcairo2-dev libsqlite3-dev libssl-dev pkg-config fonts-dejavu-core git)
+# libjpeg's and libpng's headers: the bridge replaces their message handlers (Sources/CVBridge/codec_messages.cpp).
+packages=(libopencv-dev libcairo2-dev libsqlite3-dev libssl-dev libjpeg62-turbo-dev libpng-dev pkg-config fonts-dejavu-core git)
 # Scripts/check_preprocessing.py compares Vigil's network inputs with OpenCV 4.6's and Pillow's
 # own, through Debian's Python bindings (the OpenCV Vigil links).
 packages+=(python3-opencv python3-pil)

@@ -1,4 +1,5 @@
 #include "guarded.hpp"
+#include "codec_messages.hpp"
 #include "image_check.hpp"
 
 #include <cerrno>
@@ -78,9 +79,16 @@ cvb_image *cvb_image_read(const char *path, cvb_error *error) {
         }
         if (bytes.empty()) throw BridgeError("the file is empty");
         check_image_bytes(bytes.data(), bytes.size());
+        reset_decoder_messages();
         cv::Mat mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+        // A libjpeg warning means corrupt data: the pixels OpenCV returns are partly made up.
+        if (const std::string warning = decoder_warning(); !warning.empty()) {
+            throw BridgeError("the image data is damaged (libjpeg: " + warning + ")");
+        }
         if (mat.empty()) {
-            throw BridgeError("cannot decode the image (damaged, or not an image format OpenCV reads)");
+            const std::string reason = decoder_error();
+            throw BridgeError(reason.empty() ? "cannot decode the image (damaged, or not an image format OpenCV reads)"
+                                             : "the image data is damaged (libpng: " + reason + ")");
         }
         if (mat.depth() != CV_8U) {
             throw BridgeError("the image is not 8-bit per channel (convert it to 8-bit PNG or JPEG)");

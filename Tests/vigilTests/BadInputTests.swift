@@ -49,6 +49,20 @@ private let halfJPEG: Data = {
     return whole.prefix(whole.count / 2)
 }()
 
+/// The photograph with 400 bytes of its compressed data zeroed: complete, but corrupt.
+private let zeroedJPEG: Data = {
+    var bytes = [UInt8]((try? Data(contentsOf: CLI.root.appendingPathComponent("GoldenSets/faces/images/composite-00.jpg"))) ?? Data())
+    for index in (bytes.count / 2)..<(bytes.count / 2 + 400) where index < bytes.count { bytes[index] = 0 }
+    return Data(bytes)
+}()
+
+/// A digit's PNG with one byte of its compressed image data inverted.
+private let flippedPNG: Data = {
+    var bytes = [UInt8]((try? Data(contentsOf: CLI.root.appendingPathComponent("GoldenSets/digits/images/3/r15c01.png"))) ?? Data())
+    if bytes.count > 30 { bytes[bytes.count - 30] ^= 0xFF }
+    return Data(bytes)
+}()
+
 /// A PNG's chunks with the given header (8-bit, `colour` type) and an empty image stream;
 /// its structure is all the checks read (CRCs are left zero).
 private func png(width: UInt32, height: UInt32, colour: UInt8) -> Data {
@@ -111,6 +125,11 @@ struct BadInputTests {
         BadInput(name: "a PNG declaring ten billion pixels", arguments: ["corrupt", "huge.png", "--scenario", "fog@1", "-o", "out.png"],
                  data: ["huge.png": png(width: 100_000, height: 100_000, colour: 0)],
                  message: "error: huge.png: the PNG declares 100000×100000 pixels, more than the 2^30 (about 1.07 billion) OpenCV decodes"),
+        BadInput(name: "a JPEG with corrupt data", arguments: ["corrupt", "zeroed.jpg", "--scenario", "fog@1", "-o", "out.png"],
+                 data: ["zeroed.jpg": zeroedJPEG],
+                 message: "error: zeroed.jpg: the image data is damaged (libjpeg: Corrupt JPEG data: premature end of data segment)"),
+        BadInput(name: "a PNG with a broken image stream", arguments: ["corrupt", "flipped.png", "--scenario", "fog@1", "-o", "out.png"],
+                 data: ["flipped.png": flippedPNG], message: "error: flipped.png: the image data is damaged (libpng: IDAT: invalid distance code)"),
         // Files that cannot be written: the path and the reason, not Foundation's dump.
         BadInput(name: "an output under a file", files: ["afile": "x"],
                  arguments: ["corrupt", "\(CLI.root.path)/GoldenSets/faces/images/composite-00.jpg", "--scenario", "fog@1", "-o", "afile/x/out.png"],

@@ -32,8 +32,15 @@ struct YAMLValue {
             return "line \(mark.line): YAML syntax error: \(what)"
         case let .duplicatedKeysInMapping(duplicates, context):
             return "line \(context.mark.line): key '\(duplicates.joined(separator: "', '"))' appears twice"
+        case let .reader(problem, offset, _, yaml):
+            // The offset counts bytes; the line is what a person looks for.
+            let line = offset.map { offset in 1 + yaml.utf8.prefix(offset).filter { $0 == UInt8(ascii: "\n") }.count }
+            return (line.map { "line \($0): " } ?? "") + "not readable as YAML: \(problem)"
+        case .dataCouldNotBeDecoded:
+            return "not readable as YAML: the file is not UTF-8 text"
         default:
-            return "YAML error: \(error)"
+            // Yams' descriptions quote the offending line on further lines: keep the first.
+            return "YAML error: " + ("\(error)".split(separator: "\n").first.map(String.init) ?? "")
         }
     }
 

@@ -241,9 +241,7 @@ public struct COCODetection: Sendable, Hashable, Codable {
         } catch let error as InputError {
             // NaN and Infinity are not JSON, but Python's json module writes them; find which
             // detection has one, for a better message than "not valid JSON".
-            let lenient = JSONDecoder()
-            lenient.allowsJSON5 = true
-            guard let parsed = try? lenient.decode([COCODetection].self, from: data) else { throw error }
+            guard let parsed = JSONInput.decodeAllowingNonFinite([COCODetection].self, from: data) else { throw error }
             try validate(parsed, displayPath: shown, groundTruth: groundTruth)
             throw error
         }
@@ -288,6 +286,16 @@ public struct COCODetection: Sendable, Hashable, Codable {
 /// Reading JSON files with errors that say where: Foundation's decoder reports neither line nor
 /// column on Linux, so on failure the position is recovered from JSONSerialization's message.
 enum JSONInput {
+    /// Decodes JSON that may hold NaN and Infinity (Python's json writes them), through JSON5;
+    /// nil when it cannot. Only valid UTF-8 reaches JSON5: Foundation's JSON5 reader stopped the
+    /// process (a fatal error in CodableUtilities) on a file with broken UTF-8, found by fuzzing.
+    static func decodeAllowingNonFinite<T: Decodable>(_ type: T.Type, from data: Data) -> T? {
+        guard String(data: data, encoding: .utf8) != nil else { return nil }
+        let decoder = JSONDecoder()
+        decoder.allowsJSON5 = true
+        return try? decoder.decode(type, from: data)
+    }
+
     static func read(_ url: URL, displayPath: String) throws -> Data {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw InputError("\(displayPath): cannot be read (missing file or no permission)")

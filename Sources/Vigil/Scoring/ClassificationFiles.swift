@@ -191,8 +191,6 @@ enum JSONLines {
         // Only when that fails are the lines decoded one by one, to say which is wrong. NaN and
         // Infinity, which Python's json writes, are read (JSON5 has them) so that the caller's
         // checks name the field, as for a results file.
-        let lenient = JSONDecoder()
-        lenient.allowsJSON5 = true
         var values: [(Int, T)] = []
         for line in lines {
             let bytes = data.subdata(in: (data.startIndex + line.range.lowerBound)..<(data.startIndex + line.range.upperBound))
@@ -200,7 +198,7 @@ enum JSONLines {
                 values.append((line.number, try JSONDecoder().decode(T.self, from: bytes)))
             } catch let error as DecodingError {
                 if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
-                    if let token = offendingToken(bytes)?.token, isNonFinite(token), let value = try? lenient.decode(T.self, from: bytes) {
+                    if let token = offendingToken(bytes)?.token, isNonFinite(token), let value = JSONInput.decodeAllowingNonFinite(T.self, from: bytes) {
                         values.append((line.number, value))
                         continue
                     }
