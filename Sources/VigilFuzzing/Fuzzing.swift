@@ -64,19 +64,14 @@ public struct FuzzTarget: Sendable {
     }
 }
 
-/// Seeded mutations of byte strings (SplitMix64, so a run is repeatable from its seed).
+/// Seeded mutations of byte strings (the bootstrap's generator, so a run is repeatable from
+/// its seed).
 public struct Mutator {
-    private var state: UInt64
+    private var generator: Xoshiro256
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { generator = Xoshiro256(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
 
