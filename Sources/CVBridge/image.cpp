@@ -101,6 +101,13 @@ cvb_image *cvb_image_read(const char *path, cvb_error *error) {
     });
 }
 
+int cvb_image_check_bytes(const uint8_t *bytes, size_t size, cvb_error *error) {
+    return guarded<int>(error, -1, [&]() -> int {
+        check_image_bytes(bytes, size);
+        return 0;
+    });
+}
+
 cvb_image *cvb_image_create(int width, int height, int channels, const uint8_t *pixels,
                             size_t stride, cvb_error *error) {
     return guarded<cvb_image *>(error, nullptr, [&]() -> cvb_image * {

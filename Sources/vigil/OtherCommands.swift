@@ -162,6 +162,7 @@ struct GoldenCommand: ParsableCommand {
                 print("changed  \(change.path): \(change.expected.prefix(12))… → \(change.actual.prefix(12))…")
             }
             verification.outside.forEach { print("outside  \($0.path) → \($0.target) (a link that leaves the folder)") }
+            verification.damaged.forEach { print("damaged  \($0.path): \($0.problem)") }
             verification.missing.forEach { print("missing  \($0)") }
             verification.extra.forEach { print("added    \($0) (not in the manifest)") }
             guard !verification.isValid else {
@@ -205,7 +206,8 @@ struct GoldenCommand: ParsableCommand {
                 verification.problems.forEach { print($0) }
                 print("\(verification.root): FAILED — \(verification.missing.count) missing, "
                       + "\(verification.changed.count) changed, \(verification.extra.count) not listed"
-                      + (verification.outside.isEmpty ? "" : ", \(verification.outside.count) outside the folder"))
+                      + (verification.outside.isEmpty ? "" : ", \(verification.outside.count) outside the folder")
+                      + (verification.damaged.isEmpty ? "" : ", \(verification.damaged.count) damaged"))
             }
             if !verification.isValid { throw ExitCode(1) }
         }

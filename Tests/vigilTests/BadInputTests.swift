@@ -235,3 +235,28 @@ struct HalfWrittenTests {
         #expect(leftovers.count == 1 && !leftovers[0].hasPrefix("."), "\(leftovers)")
     }
 }
+
+@Suite("Golden sets: listed images are checked as images, not only hashed")
+struct GoldenSetDamageTests {
+    /// An image cut short before it was listed matches its hash; verification still names it,
+    /// and a run refuses the golden set before any model runs.
+    @Test func aTruncatedImageWithAMatchingHashFailsVerification() throws {
+        let ws = try Workspace()
+        defer { ws.remove() }
+        let goldenSet = try GoldenSet.load(ws.goldenSet)
+        var manifest = goldenSet.manifest
+        let file = ws.goldenSet.appendingPathComponent(manifest.samples[0].path)
+        let bytes = try Data(contentsOf: file)
+        try bytes.prefix(bytes.count / 2).write(to: file)
+        manifest.samples[0].sha256 = try SHA256.hex(ofFile: file)
+        try JSONEncoder().encode(manifest).write(to: ws.goldenSet.appendingPathComponent("manifest.json"))
+        try ws.suite(scenarios: "[clean]")
+        let verify = try CLI.run(["golden", "verify", "golden"], in: ws.folder)
+        #expect(verify.status == 1)
+        #expect(verify.stdout.contains("golden/\(manifest.samples[0].path): the PNG file is truncated (it ends before its IEND chunk)"), "\(verify.stdout)")
+        let run = try CLI.run(["run", "suite.yaml", "--store", "h.sqlite", "--no-report"], in: ws.folder)
+        #expect(run.status == 2 && run.stderrLines.count == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("failed verification: ") && run.stderr.contains("golden/\(manifest.samples[0].path): the PNG file is truncated"),
+                "\(run.stderr)")
+    }
+}

@@ -38,6 +38,9 @@ typedef struct cvb_image cvb_image;
 
 /// Decodes an image file. Rejects anything that is not 8-bit grey or 8-bit BGR.
 cvb_image *cvb_image_read(const char *path, cvb_error *error);
+/// Checks the structure of an image file's bytes (truncated or damaged JPEG or PNG, alpha
+/// channel, declared size) without decoding it; 0 when nothing is wrong.
+int cvb_image_check_bytes(const uint8_t *bytes, size_t size, cvb_error *error);
 /// Wraps a copy of raw 8-bit pixels (rows of `width * channels` bytes, `stride` apart).
 cvb_image *cvb_image_create(int width, int height, int channels, const uint8_t *pixels,
                             size_t stride, cvb_error *error);

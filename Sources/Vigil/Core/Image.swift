@@ -14,6 +14,15 @@ public final class Image {
 
     deinit { cvb_image_free(pointer) }
 
+    /// Why an image file's bytes cannot be what Vigil reads (a JPEG or PNG cut short or damaged
+    /// in its structure, an alpha channel, a size beyond OpenCV's limit), without decoding it;
+    /// nil when the structure is sound. Other formats are not looked at.
+    public static func structuralProblem(_ bytes: UnsafeRawBufferPointer) -> String? {
+        var error = cvb_error()
+        let status = cvb_image_check_bytes(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &error)
+        return status == 0 ? nil : Bridge.message(error)
+    }
+
     /// Decodes an image file (PNG, JPEG, BMP, …). 16-bit and 4-channel images are rejected.
     public convenience init(contentsOf url: URL) throws {
         let pointer = try Bridge.call(DisplayPath.of(url)) { error in

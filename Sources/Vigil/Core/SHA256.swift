@@ -14,6 +14,12 @@ public enum SHA256 {
     /// refused with `LeavesFolder` before a byte is read. On Linux the check costs one
     /// `readlink` of the open descriptor, not a `stat` per path component.
     public static func hex(ofFile url: URL, inside folder: String? = nil) throws -> String {
+        try hex(ofFile: url, inside: folder, inspecting: nil)
+    }
+
+    /// The same, also handing the file's whole bytes to `inspect` (read once, for both).
+    public static func hex(ofFile url: URL, inside folder: String? = nil,
+                           inspecting inspect: ((UnsafeRawBufferPointer) throws -> Void)?) throws -> String {
         let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw InputError("\(url.path): cannot be read (\(String(cString: strerror(errno))))")
@@ -27,6 +33,7 @@ public enum SHA256 {
         let capacity = 1 << 20
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
+        var whole: [UInt8] = []
         while true {
             let count = read(descriptor, buffer, capacity)
             if count == 0 { break }
@@ -35,8 +42,11 @@ public enum SHA256 {
                 throw InputError("\(url.path): cannot be read (\(String(cString: strerror(errno))))")
             }
             context.update(buffer, count: count)
+            if inspect != nil { whole.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: count)) }
         }
-        return context.finish()
+        let digest = context.finish()
+        try whole.withUnsafeBytes { try inspect?($0) }
+        return digest
     }
 
     /// A file whose real path is outside the folder it was listed in.

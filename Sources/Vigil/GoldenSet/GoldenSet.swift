@@ -380,14 +380,18 @@ public struct GoldenSet: Sendable {
     /// Recomputes every listed file's sha256 and looks for files that are not listed.
     public func verify() -> GoldenSetVerification {
         var missing: [String] = [], changed: [GoldenSetVerification.Change] = []
-        var outside: [GoldenSetVerification.Outside] = []
+        var outside: [GoldenSetVerification.Outside] = [], damaged: [GoldenSetVerification.Damaged] = []
         let base = root.resolvingSymlinksInPath().path
         for sample in samples {
             // One open per file: a file that cannot be opened is missing; one whose real path
-            // leaves the folder (through a symbolic link) is refused unread.
+            // leaves the folder (through a symbolic link) is refused unread. The bytes read for
+            // the hash are also checked as an image (a JPEG cut short matches its hash if it was
+            // cut before it was listed).
             let actual: String
             do {
-                actual = try SHA256.hex(ofFile: url(of: sample), inside: base)
+                actual = try SHA256.hex(ofFile: url(of: sample), inside: base) { bytes in
+                    if let problem = Image.structuralProblem(bytes) { damaged.append(.init(path: sample.path, problem: problem)) }
+                }
             } catch let error as SHA256.LeavesFolder {
                 outside.append(.init(path: sample.path, target: error.target))
                 continue
@@ -402,7 +406,7 @@ public struct GoldenSet: Sendable {
         let listed = Set(samples.map(\.path))
         let extra = filesOnDisk().filter { !listed.contains($0) && !Self.metadataFiles.contains($0) && !isIgnored($0) }
         return GoldenSetVerification(name: name, root: root.path, sampleCount: samples.count,
-                                     missing: missing, changed: changed, extra: extra.sorted(), outside: outside)
+                                     missing: missing, changed: changed, extra: extra.sorted(), outside: outside, damaged: damaged)
     }
 
     /// Whether a file of the folder matches one of the manifest's `ignore` patterns.
@@ -477,12 +481,20 @@ public struct GoldenSetVerification: Sendable, Codable {
     public var changed: [Change]
     public var extra: [String]
     public var outside: [Outside] = []
+    /// Listed images whose bytes are not a readable image, and why.
+    public var damaged: [Damaged] = []
 
-    public var isValid: Bool { missing.isEmpty && changed.isEmpty && extra.isEmpty && outside.isEmpty }
+    public struct Damaged: Sendable, Codable, Hashable {
+        public var path: String
+        public var problem: String
+    }
+
+    public var isValid: Bool { missing.isEmpty && changed.isEmpty && extra.isEmpty && outside.isEmpty && damaged.isEmpty }
 
     /// One line per problem, prefixed by the file's path.
     public var problems: [String] {
         outside.map { "\(root)/\($0.path): leads outside the golden set folder (a symbolic link to \($0.target)); copy the file into the folder" }
+            + damaged.map { "\(root)/\($0.path): \($0.problem)" }
             + missing.map { "\(root)/\($0): missing" }
             + changed.map { "\(root)/\($0.path): changed (manifest sha256 \($0.expected.prefix(12))…, file \($0.actual.prefix(12))…)" }
             + extra.map { "\(root)/\($0): not listed in manifest.json" }

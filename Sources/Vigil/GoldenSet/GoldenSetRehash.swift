@@ -8,6 +8,9 @@ extension GoldenSet {
     /// with the way out (list them, or `ignore:` them). `vigil golden rehash --write` writes it.
     public func rehashed(_ verification: GoldenSetVerification, version: String? = nil) throws -> GoldenSetManifest {
         let shown = DisplayPath.of(root.appendingPathComponent("manifest.json"))
+        if let damaged = verification.damaged.first {
+            throw InputError("\(shown): \(damaged.path): \(damaged.problem); replace the file, then rehash")
+        }
         if let outside = verification.outside.first {
             throw InputError("\(shown): \(outside.path) leads outside the golden set folder (a symbolic link to \(outside.target)); "
                              + "copy the file into the folder, then rehash")
