@@ -260,3 +260,29 @@ struct GoldenSetDamageTests {
                 "\(run.stderr)")
     }
 }
+
+extension HalfWrittenTests {
+    /// The final store write failing (a trigger stands in for a full disk: SQLite aborts the
+    /// transaction with "database or disk is full"): one line, exit 2, and the run is stored as
+    /// failed with that reason, not left incomplete.
+    @Test func aFailedFinalWriteRecordsTheRunAsFailed() throws {
+        let ws = try Workspace()
+        defer { ws.remove() }
+        try ws.suite(scenarios: "[clean]")
+        let first = try CLI.run(["run", "suite.yaml", "--store", "h.sqlite", "--no-report"], in: ws.folder)
+        #expect(first.status <= 1, "\(first.stderr)")
+        let queue = try DatabaseQueue(path: ws.folder.appendingPathComponent("h.sqlite").path)
+        try queue.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER full_disk BEFORE INSERT ON scenario_metrics
+                BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
+                """)
+        }
+        let second = try CLI.run(["run", "suite.yaml", "--store", "h.sqlite", "--no-report", "--no-reuse"], in: ws.folder)
+        #expect(second.status == 2 && second.stderrLines.count == 1, "\(second.stderr)")
+        #expect(second.stderr.contains("h.sqlite: cannot write the run store: database or disk is full"), "\(second.stderr)")
+        let rows = try queue.read { try Row.fetchAll($0, sql: "SELECT status, error FROM runs ORDER BY started_at") }
+        #expect(rows.map { $0["status"] as String } == ["complete", "failed"])
+        #expect((rows.last?["error"] as String?)?.contains("database or disk is full") == true)
+    }
+}
