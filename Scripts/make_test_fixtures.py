@@ -6,6 +6,8 @@
                                  the logits onnxruntime computes from it.
   einsum.onnx, not_onnx.onnx      models OpenCV 4.6 cannot load (an operator it lacks; not ONNX).
   nan_logits.onnx                 a model OpenCV loads whose outputs are all NaN.
+  dynamic_flatten.onnx            input 1×1×H×W (H, W dynamic) flattened into a 784×10 MatMul:
+                                  OpenCV's shape check fails for any size but 28×28.
   images/grey16.png, images/rgba.png   48x48 images Vigil refuses (16-bit; 4 channels).
 
 Usage: python3 Scripts/make_test_fixtures.py    (needs numpy, pillow, onnx, onnxruntime)
@@ -113,11 +115,23 @@ def unreadable_images() -> None:
     Image.fromarray(rgba, "RGBA").save(folder / "rgba.png")
 
 
+def dynamic_flatten_model() -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["input"], ["flat"], axis=1), helper.make_node("MatMul", ["flat", "w"], ["logits"])],
+        "dynamic_flatten", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, "height", "width"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])],
+        [numpy_helper.from_array(np.full((784, 10), 0.01, np.float32), "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(OUT / "dynamic_flatten.onnx"))
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "onnx_reference.json").write_text(json.dumps(onnx_reference()) + "\n")
     unloadable_models()
     nan_model()
+    dynamic_flatten_model()
     unreadable_images()
     print(f"wrote fixtures to {OUT}")
 

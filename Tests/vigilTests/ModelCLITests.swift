@@ -69,6 +69,23 @@ struct ModelCLITests {
         #expect(neither.status == 2 && neither.stderr == "error: give an image to run: --image IMG, or --golden-set DIR for its first sample\n")
     }
 
+    /// A graph with dynamic height and width whose layers only fit another size: the check
+    /// says the network rejects the spec's input, not OpenCV's assertion text.
+    @Test func aGraphThatRejectsTheInputSizeIsOneClearLine() throws {
+        let ws = try Workspace()
+        defer { ws.remove() }
+        let spec = try ws.spec(named: "dynamic", onnx: Repository.fixture("dynamic_flatten.onnx"))
+        let text = try String(contentsOfFile: spec, encoding: .utf8).replacingOccurrences(of: "width: 28, height: 28", with: "width: 20, height: 20")
+        try text.write(toFile: spec, atomically: true, encoding: .utf8)
+        let output = try CLI.run(["model", "check", spec, "--image", CLI.root.appendingPathComponent("GoldenSets/digits/images/3/r15c01.png").path])
+        #expect(output.status == 2)
+        let failed = (output.stdout + output.stderr).split(separator: "\n").filter { $0.hasPrefix("✗") || $0.hasPrefix("error:") }
+        #expect(failed.count == 1, "\(output.stdout)\(output.stderr)")
+        #expect(failed.first?.hasSuffix("dynamic.onnx: the network rejects a 1×1×20×20 input (the spec's input size and layout): "
+                                        + "a layer's shape check failed; the graph was built for another input size or layout") == true,
+                "\(failed)")
+    }
+
     /// A model whose outputs are NaN stops the run with exit 2, naming the model and the
     /// sample; the run is stored as failed, with the reason.
     @Test func nanOutputsStopTheRunAndItIsRecordedAsFailed() throws {

@@ -228,9 +228,14 @@ public struct OpenCVDNNBackend: InferenceBackend {
     }
 
     static func rejected(_ shape: [Int], _ error: cvb_error, _ displayPath: String) -> InputError {
-        let dims = shape.map(String.init).joined(separator: "x")
-        return InputError("\(displayPath): the network rejects a \(dims) input (the spec's input "
-                          + "size and layout): \(Bridge.message(error))")
+        let dims = shape.map(String.init).joined(separator: "×")
+        var reason = Bridge.message(error)
+        // OpenCV's failed shape checks are C++ assertions ("srcMat.dims == 2 && srcMat.cols ==
+        // weights.cols && …", hundreds of characters) that say nothing a spec's author can act on.
+        if reason.contains("==") || reason.contains("&&") || reason.count > 160 {
+            reason = "a layer's shape check failed; the graph was built for another input size or layout"
+        }
+        return InputError("\(displayPath): the network rejects a \(dims) input (the spec's input size and layout): \(reason)")
     }
 
     /// Every output of a forward pass, with its full shape (batch first).
