@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "VigilTests", dependencies: ["Vigil", "CVBridge", "VigilTestSupport", "VigilFuzzing"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilReportTests", dependencies: ["VigilReport", "VigilTestSupport"]),
-        .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting"]),
+        .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting", "VigilStore"]),
         .testTarget(name: "vigilTests", dependencies: ["vigil", "Vigil", "VigilTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     cxxLanguageStandard: .cxx17
