@@ -38,25 +38,13 @@ public struct HTMLReport {
     /// already at `folder` (an earlier report of the same run) is replaced.
     @discardableResult
     public func write(to folder: URL) throws -> URL {
-        let fileManager = FileManager.default
-        let partial = folder.deletingLastPathComponent().appendingPathComponent(".\(folder.lastPathComponent).partial")
-        try? fileManager.removeItem(at: partial)
-        do {
-            try fileManager.createDirectory(at: partial.appendingPathComponent(Self.imagesFolder), withIntermediateDirectories: true)
-        } catch {
-            throw InputError("\(folder.path): cannot create the report folder (\(FileProblem.describe(error)))")
-        }
-        do {
-            try writeFiles(to: partial)
-            if fileManager.fileExists(atPath: folder.path) { try fileManager.removeItem(at: folder) }
-            try fileManager.moveItem(at: partial, to: folder)
-        } catch {
-            try? fileManager.removeItem(at: partial)
-            if let error = error as? InputError {
-                // Messages name the files where they were being written; the reader knows the final folder.
-                throw InputError(error.message.replacingOccurrences(of: partial.path, with: folder.path))
+        try StagedFolder.write(folder, shown: folder.path, creating: "the report folder", writing: "the report") { staging in
+            do {
+                try FileManager.default.createDirectory(at: staging.appendingPathComponent(Self.imagesFolder), withIntermediateDirectories: true)
+            } catch {
+                throw InputError("\(folder.path): cannot create the report folder (\(FileProblem.describe(error)))")
             }
-            throw InputError("\(folder.path): cannot write the report (\(FileProblem.describe(error)))")
+            try writeFiles(to: staging)
         }
         return folder.appendingPathComponent("index.html")
     }

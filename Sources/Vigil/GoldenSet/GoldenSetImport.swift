@@ -159,25 +159,9 @@ public enum GoldenSetImport {
     }
 
     /// Runs `body` to write a golden set into a hidden folder beside `output`, then renames it
-    /// to `output` (absent or empty, see `prepareOutput`). On any error the hidden folder is
-    /// removed, so a failed import leaves nothing behind and can simply be run again.
+    /// to `output` (absent or empty, see `prepareOutput`); see `StagedFolder`.
     static func writeStaged(to output: URL, _ body: (URL) throws -> Void) throws {
-        let staging = output.deletingLastPathComponent()
-            .appendingPathComponent(".\(output.lastPathComponent).partial-\(UUID().uuidString.prefix(8))")
-        do {
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        } catch {
-            throw InputError("\(DisplayPath.of(output)): cannot create the folder (\(FileProblem.describe(error)))")
-        }
-        do {
-            try body(staging)
-            try? FileManager.default.removeItem(at: output)  // an empty folder, checked by prepareOutput
-            try FileManager.default.moveItem(at: staging, to: output)
-        } catch {
-            try? FileManager.default.removeItem(at: staging)
-            if let error = error as? InputError { throw error }
-            throw InputError("\(DisplayPath.of(output)): cannot write the golden set (\(FileProblem.describe(error)))")
-        }
+        try StagedFolder.write(output, shown: DisplayPath.of(output), creating: "the folder", writing: "the golden set", body)
     }
 
     /// Copies an image into `output/images/RELATIVE`, decoding it for its size (which also
