@@ -3,11 +3,11 @@
 #include "image_check.hpp"
 
 #include <cerrno>
-#include <climits>
+#include <climits>  // also defines __GLIBC__ where it applies
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <vector>  // also defines __GLIBC__ where it applies
+#include <vector>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif

@@ -226,7 +226,7 @@ struct HistoryCommand: ParsableCommand {
     var limit = 20
 
     func validate() throws {
-        guard (1...100_000).contains(limit) else { throw ValidationError(Limits.refusal("--limit", limit, 1...100_000)) }
+        guard Limits.listedRuns.contains(limit) else { throw ValidationError(Limits.refusal("--limit", limit, Limits.listedRuns)) }
     }
 
     @Flag(help: "Print the runs as JSON.")

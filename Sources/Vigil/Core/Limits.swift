@@ -11,6 +11,8 @@ public enum Limits {
     public static let batchSize = 1...4096
     /// Parallel workers.
     public static let workers = 1...256
+    /// Stored runs one listing shows (`vigil history --limit`).
+    public static let listedRuns = 1...100_000
     /// Samples a condition needs before it is checked.
     public static let minSamples = 0...1_000_000
 

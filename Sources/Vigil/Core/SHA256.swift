@@ -13,13 +13,10 @@ public enum SHA256 {
     /// inside it: a symbolic link (to the file, or to a folder on its path) that leads out is
     /// refused with `LeavesFolder` before a byte is read. On Linux the check costs one
     /// `readlink` of the open descriptor, not a `stat` per path component.
-    public static func hex(ofFile url: URL, inside folder: String? = nil) throws -> String {
-        try hex(ofFile: url, inside: folder, inspecting: nil)
-    }
-
-    /// The same, also handing the file's whole bytes to `inspect` (read once, for both).
+    ///
+    /// With `inspect`, the file's whole bytes are also handed to it (read once, for both).
     public static func hex(ofFile url: URL, inside folder: String? = nil,
-                           inspecting inspect: ((UnsafeRawBufferPointer) throws -> Void)?) throws -> String {
+                           inspecting inspect: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> String {
         let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw InputError("\(url.path): cannot be read (\(String(cString: strerror(errno))))")
