@@ -13,11 +13,12 @@ public struct FailureGallery {
         public var isNew: Bool
     }
 
-    /// The worst `limit` failures of `outcomes` (by confidence, ties by sample id).
+    /// The worst `limit` failures of `outcomes` (by confidence, ties by sample id: the order
+    /// the run's ``KeptScenarioImages`` keeps).
     public static func worst(_ outcomes: [Outcome], samples: [String: Sample], baseline: [String: Outcome]?,
                              limit: Int) -> [Tile] {
         outcomes.filter { !$0.correct }
-            .sorted { $0.confidence != $1.confidence ? $0.confidence > $1.confidence : $0.sampleID < $1.sampleID }
+            .sorted(by: Outcome.shownFirst)
             .prefix(limit)
             .map { outcome in
                 Tile(sample: samples[outcome.sampleID]!, outcome: outcome,

@@ -19,14 +19,27 @@ public struct HTMLReport {
     public var modelInputs: [ModelRole: ModelSpec.Input]
     /// Called as gallery pictures are made, with (done, total), from any thread.
     public var progress: (@Sendable (Int, Int) -> Void)?
+    /// Scenario images the run kept for this report (``KeptScenarioImages``, made with
+    /// ``keeper(galleryLimit:)``); the others are made again from the image files.
+    public var keptImages: KeptScenarioImages?
 
-    public init(result: RunResult, goldenSet: GoldenSet, galleryLimit: Int = 24,
-                modelInputs: [ModelRole: ModelSpec.Input] = [:], progress: (@Sendable (Int, Int) -> Void)? = nil) {
+    public init(result: RunResult, goldenSet: GoldenSet, galleryLimit: Int = HTMLReport.defaultGalleryLimit,
+                modelInputs: [ModelRole: ModelSpec.Input] = [:], progress: (@Sendable (Int, Int) -> Void)? = nil,
+                keptImages: KeptScenarioImages? = nil) {
         self.result = result
         self.goldenSet = goldenSet
         self.galleryLimit = galleryLimit
         self.modelInputs = modelInputs
         self.progress = progress
+        self.keptImages = keptImages
+    }
+
+    public static let defaultGalleryLimit = 24
+
+    /// What a run that this report will follow keeps for it: the images of the failures its
+    /// classification galleries show.
+    public static func keeper(galleryLimit: Int = HTMLReport.defaultGalleryLimit) -> KeptScenarioImages {
+        KeptScenarioImages(limit: galleryLimit)
     }
 
     /// Folder, inside the report's, of the gallery pictures.
@@ -155,7 +168,8 @@ public struct HTMLReport {
         if !rows.isEmpty { try DetectionGallery.renderLegend(to: folder.appendingPathComponent("detections-legend.png")) }
         let stems = result.scenarios.map { Self.fileStem($0.scenario) }
         let inputs = modelInputs, needs = roles, detectionRows = rows
-        let shown = ShownImages(scenarios: result.scenarios.map(\.scenario), goldenSet: goldenSet, seed: result.seed)
+        let shown = ShownImages(scenarios: result.scenarios.map(\.scenario), goldenSet: goldenSet, seed: result.seed,
+                                kept: keptImages)
         return try shown.render(Set(roles.keys), progress: progress) { pair, image in
             let base = "\(Self.imagesFolder)/\(stems[pair.scenario])-\(pair.sample)"
             func save(_ picture: Vigil.Image, _ path: String) throws -> ShownFile {

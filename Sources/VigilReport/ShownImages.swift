@@ -4,8 +4,9 @@ import Vigil
 
 /// The pictures a report shows: for each (scenario, sample) pair in a gallery, the image the
 /// models received under that scenario, re-made with the run's seed (byte for byte what they
-/// saw). Only pairs that are shown are made; each sample is decoded once for all of its
-/// scenarios, and samples are processed on all cores.
+/// saw), or taken from the images the run kept for its report. Only pairs that are shown are
+/// made; each sample is decoded once for all of its scenarios (and not at all when every one
+/// was kept), and samples are processed on all cores.
 struct ShownImages {
     /// A scenario (index into the run's scenarios) and a sample (index into the golden set).
     struct Pair: Hashable, Sendable, Comparable {
@@ -18,6 +19,7 @@ struct ShownImages {
     var scenarios: [Scenario]
     var goldenSet: GoldenSet
     var seed: UInt64
+    var kept: KeptScenarioImages?
 
     /// Calls `body` once per pair with its scenario image, and returns what it returned.
     /// `progress(done, total)` is called after each pair (from any thread). The first error
@@ -33,16 +35,22 @@ struct ShownImages {
         let failure = Mutex<(Pair, any Error)?>(nil)
         let done = Atomic<Int>(0)
         let total = pairs.count
-        let scenarios = scenarios, goldenSet = goldenSet, seed = seed
+        let scenarios = scenarios, goldenSet = goldenSet, seed = seed, kept = kept
         DispatchQueue.concurrentPerform(iterations: bySample.count) { group in
             let samplePairs = bySample[group]
             guard failure.withLock({ $0 == nil }) else { return }
             do {
                 let sample = goldenSet.samples[samplePairs[0].sample]
-                let decoded = try SuiteRunner.sampleImage(sample, goldenSet: goldenSet)
+                var decoded: Vigil.Image?
                 for pair in samplePairs {
-                    let image = try SuiteRunner.scenarioImage(sample, scenarios[pair.scenario], decoded: decoded,
-                                                              goldenSet: goldenSet, seed: seed)
+                    let scenario = scenarios[pair.scenario]
+                    let image: Vigil.Image
+                    if let keptImage = kept?.image(.init(scenarioID: scenario.id, sample: pair.sample)) {
+                        image = keptImage
+                    } else {
+                        if decoded == nil { decoded = try SuiteRunner.sampleImage(sample, goldenSet: goldenSet) }
+                        image = try SuiteRunner.scenarioImage(sample, scenario, decoded: decoded!, goldenSet: goldenSet, seed: seed)
+                    }
                     let value = try body(pair, image)
                     results.withLock { $0[pair] = value }
                     let count = done.add(1, ordering: .relaxed).newValue

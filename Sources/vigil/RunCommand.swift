@@ -57,7 +57,8 @@ struct RunCommand: AsyncParsableCommand {
         let store = try RunStore(path: StoreLocation.resolve(self.store), waiting: Terminal.note)
         let storedBaseline = try baselineRun.map { try Self.storedBaseline($0, in: store) }
         let progress = ProgressDisplay(enabled: Terminal.stderrIsTerminal)
-        var options = RunOptions(workers: workers, reuseBaseline: !noReuse, storedBaseline: storedBaseline)
+        var options = RunOptions(workers: workers, reuseBaseline: !noReuse, storedBaseline: storedBaseline,
+                                 keptImages: noReport ? nil : HTMLReport.keeper())
         if progress.enabled {
             options.progress = { progress.show($0) }
         }
@@ -87,7 +88,8 @@ struct RunCommand: AsyncParsableCommand {
             var inputs: [ModelRole: ModelSpec.Input] = [:]
             inputs[.baseline] = prepared.baselineBackend?.spec.input
             inputs[.candidate] = prepared.candidateBackend.spec.input
-            var report = HTMLReport(result: result, goldenSet: prepared.goldenSet, modelInputs: inputs)
+            var report = HTMLReport(result: result, goldenSet: prepared.goldenSet, modelInputs: inputs,
+                                    keptImages: options.keptImages)
             if progress.enabled {
                 report.progress = { done, total in progress.showReport(done: done, total: total, started: started) }
             }

@@ -143,3 +143,7 @@ public enum OpenCV {
     /// process-wide, so the command-line tool calls it, a library leaves it to its host).
     public static func keepFreedMemoryForReuse() { cvb_keep_freed_memory() }
 }
+
+// No method changes an image's pixels once it is made (every transform returns a new one), so
+// an image can be read from several threads: the run's workers and a report's kept images.
+extension Image: @unchecked Sendable {}

@@ -19,14 +19,18 @@ public struct RunOptions: Sendable {
     /// Compare against a stored run instead of running the suite's baseline model.
     public var storedBaseline: StoredBaseline?
     public var progress: (@Sendable (RunProgress) -> Void)?
+    /// Where the run leaves the scenario images its report will show (nil: no report follows).
+    public var keptImages: KeptScenarioImages?
 
     public init(runID: String = RunID.make(), workers: Int? = nil, reuseBaseline: Bool = true,
-                storedBaseline: StoredBaseline? = nil, progress: (@Sendable (RunProgress) -> Void)? = nil) {
+                storedBaseline: StoredBaseline? = nil, progress: (@Sendable (RunProgress) -> Void)? = nil,
+                keptImages: KeptScenarioImages? = nil) {
         self.runID = runID
         self.workers = workers
         self.reuseBaseline = reuseBaseline
         self.storedBaseline = storedBaseline
         self.progress = progress
+        self.keptImages = keptImages
     }
 }
 
@@ -337,7 +341,7 @@ public struct SuiteRunner: Sendable {
     private func evaluate(items: [WorkItem], workers: Int, prepared: Prepared, started: Date) async throws -> Computed {
         let total = items.reduce(0) { $0 + $1.samples.count * ($1.runBaseline ? 2 : 1) }
         let done = SharedCounter()
-        let progress = options.progress
+        let progress = options.progress, kept = options.keptImages
         let seed = suite.seed
         let goldenSet = prepared.goldenSet
         let results = try await withThrowingTaskGroup(of: [(Int, ScenarioOutcomes?, ScenarioOutcomes)].self) { group in
@@ -358,6 +362,12 @@ public struct SuiteRunner: Sendable {
                         var baselineOutcomes: ScenarioOutcomes?
                         if item.runBaseline, let baseline, let backend = prepared.baselineBackend {
                             baselineOutcomes = try await Self.predict(baseline, backend, inputs, samples, goldenSet)
+                        }
+                        if let kept, case .classification(let candidateList) = candidateOutcomes {
+                            var lists: [ModelRole: [Outcome]] = [.candidate: candidateList]
+                            if case .classification(let baselineList)? = baselineOutcomes { lists[.baseline] = baselineList }
+                            kept.offer(scenarioID: item.scenario.id, samples: Array(item.samples), images: inputs.map(\.image),
+                                       outcomes: lists)
                         }
                         produced.append((itemIndex, baselineOutcomes, candidateOutcomes))
                         let count = samples.count * (item.runBaseline ? 2 : 1)
