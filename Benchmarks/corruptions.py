@@ -18,7 +18,7 @@ For each of the 19 corruptions and each severity:
   the table marks it;
 * Vigil: one `vigil corrupt FOLDER --scenario NAME --severity S --seed N -o OUT --json` process
   over the whole folder (all cores): its wall time measured here around the process (start,
-  PNG decode and encode included) and the transformSeconds it reports (time inside the
+  PNG decode and encode included) and the transform_seconds it reports (time inside the
   corruption, summed over its workers, so comparable with the one-thread reference).
 Prints per corruption (the five severities summed) seconds per image and the ratios, then the
 total over all corruptions, next to the issue's targets (overall ≥ 10×, glass_blur ≥ 50×).
@@ -273,8 +273,8 @@ def main() -> None:
                 if vigil_version is not None:
                     out = Path(tmp) / f"{name}-{severity}"
                     wall, report = run_vigil(args.vigil, name, severity, args.seed, folder, out)
-                    if report.get("images") != len(images) or not isinstance(report.get("transformSeconds"), (int, float)):
-                        sys.exit(f"vigil corrupt {name}: expected {{\"images\": {len(images)}, \"transformSeconds\": …}}, "
+                    if report.get("images") != len(images) or not isinstance(report.get("transform_seconds"), (int, float)):
+                        sys.exit(f"vigil corrupt {name}: expected {{\"images\": {len(images)}, \"transform_seconds\": …}}, "
                                  f"got {report}")
                     vigil_change, fidelity = Difference(), Difference()
                     for i, path in enumerate(files):
@@ -287,8 +287,8 @@ def main() -> None:
                         if name in DETERMINISTIC:
                             fidelity.add(image, outputs[i])
                     shutil.rmtree(out)
-                    row["vigil"] = {"wall_seconds": wall, "transform_seconds": report["transformSeconds"],
-                                    "reported_wall_seconds": report.get("wallSeconds"), "workers": report.get("workers"),
+                    row["vigil"] = {"wall_seconds": wall, "transform_seconds": report["transform_seconds"],
+                                    "reported_wall_seconds": report.get("wall_seconds"), "workers": report.get("workers"),
                                     "change_from_clean": vigil_change.mean()}
                     if name in DETERMINISTIC:
                         row["fidelity"] = fidelity.as_json()

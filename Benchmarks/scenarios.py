@@ -14,7 +14,7 @@ Per transform and severity (each side run --repeat times, the fastest counting; 
 reference, minutes per camera-size image, once):
 * Vigil: `vigil corrupt FOLDER --scenario NAME@S --workers 1 --json` on a folder holding each
   photograph 4 times (the steady state of a run, as the reference's repeated passes are); its
-  `transformSeconds` (time inside the transform, one worker, one OpenCV thread) per image;
+  `transform_seconds` (time inside the transform, one worker, one OpenCV thread) per image;
 * the reference: `imagecorruptions.corrupt(rgb, severity=S, corruption_name=…)` in this process,
   one thread, on images decoded beforehand;
 Vigil's own camera scenarios are compared with the nearest reference corruption: low-light and
@@ -112,7 +112,7 @@ def vigil_ms(vigil: str, name: str, severity: int, folder: Path) -> float:
         if done.returncode != 0:
             sys.exit(f"`{' '.join(command)}` failed: {done.stderr.strip()}")
         report = json.loads(done.stdout)
-    return report["transformSeconds"] / report["images"] * 1000
+    return report["transform_seconds"] / report["images"] * 1000
 
 
 def reference_ms(corrupt, name: str, severity: int, rgbs: list[np.ndarray]) -> float:

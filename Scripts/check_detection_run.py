@@ -119,17 +119,17 @@ def percentile_summary(latencies: list[float | None]) -> dict:
 
 
 def check(db: sqlite3.Connection, run: str, result: dict) -> int:
-    golden = result["goldenSet"]
+    golden = result["golden_set"]
     classes = golden["classes"]
     manifest = json.loads((Path(golden["path"]) / "manifest.json").read_text())
     samples = {s["id"]: s for s in manifest["samples"]}
-    point = result["operatingPoint"]
+    point = result["operating_point"]
     checked, mismatches, rows = 0, [], []
     scenarios = [s["scenario"] for s in result["scenarios"]]
     for scenario in scenarios:
         summary = {}
         for role in ("baseline", "candidate"):
-            threshold = point[f"{role}ScoreThreshold"]
+            threshold = point[f"{role}_score_threshold"]
             images = db.execute("""SELECT sample_index, sample_id, true_positives, false_positives, misses, latency_ms
                                    FROM detection_outcomes WHERE run_id = ? AND scenario = ? AND role = ? ORDER BY sample_index""",
                                 (run, scenario, role)).fetchall()

@@ -174,7 +174,7 @@ def main() -> int:
         print(f"{args.store}: no complete run", file=sys.stderr)
         return 2
     result = json.loads(db.execute("SELECT result_json FROM runs WHERE id = ?", (run,)).fetchone()[0])
-    if result["goldenSet"].get("task") == "detection":
+    if result["golden_set"].get("task") == "detection":
         import check_detection_run
         return check_detection_run.check(db, run, result)
 
@@ -195,7 +195,7 @@ def main() -> int:
                     and np.allclose(probs.max(axis=1), [r[2] for r in data], rtol=0, atol=1e-7)
                     and np.array_equal(probs.argmax(axis=1) == labels, [bool(r[3]) for r in data])):
                 mismatches.append(f"{scenario} {role}: predicted/confidence/correct columns disagree with probabilities")
-            expected = metrics(labels, probs, latencies, probs.shape[1], result["goldenSet"]["classes"])
+            expected = metrics(labels, probs, latencies, probs.shape[1], result["golden_set"]["classes"])
             checked += compare_with_store(db, run, scenario, role, expected, "numpy", mismatches)
             accuracy[role] = expected[("accuracy", "")]
             accuracy[role + "_ece"] = expected[("ece", "")]

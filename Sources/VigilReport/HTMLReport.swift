@@ -22,6 +22,9 @@ public struct HTMLReport {
     /// Scenario images the run kept for this report (``KeptScenarioImages``, made with
     /// ``keeper(galleryLimit:)``); the others are made again from the image files.
     public var keptImages: KeptScenarioImages?
+    /// The run's sign-offs, listed in `signoffs.html` (which the page shows in a frame, and
+    /// which `vigil signoff` rewrites: the report's content hash leaves that file out).
+    public var signOffs: [SignOff] = []
 
     public init(result: RunResult, goldenSet: GoldenSet, galleryLimit: Int = HTMLReport.defaultGalleryLimit,
                 modelInputs: [ModelRole: ModelSpec.Input] = [:], progress: (@Sendable (Int, Int) -> Void)? = nil,
@@ -58,6 +61,7 @@ public struct HTMLReport {
                 throw InputError("\(folder.path): cannot create the report folder (\(FileProblem.describe(error)))")
             }
             try writeFiles(to: staging)
+            try SignOffPage.write(signOffs, runID: result.id, to: staging)
         }
         return folder.appendingPathComponent("index.html")
     }
@@ -501,11 +505,13 @@ public struct HTMLReport {
       .detection-row > a img { margin: 0; }
       .inputs { display: flex; flex-direction: column; gap: .4rem; font-size: .8rem; }
       img.legend { border: none; }
+      iframe.signoffs { width: 100%; height: 5.5rem; border: 1px solid #ddd; margin-top: .6rem; }
     </style>
     </head>
     <body>
     <h1>Vigil report — {{suite}}</h1>
     <p><span class="verdict {{#passed}}pass{{/passed}}{{^passed}}fail{{/passed}}">{{verdict}}</span> {{verdictLine}}</p>
+    <iframe class="signoffs" src="signoffs.html" title="Sign-offs"></iframe>
     {{#hasFailures}}
     <h2>Why it failed</h2>
     <ul class="checks">

@@ -10,7 +10,7 @@ import Vigil
 /// marks it `complete` in one transaction. A run that was interrupted therefore stays visibly
 /// `incomplete`, and no reader ever sees half of a run's outcomes. The schema is documented in
 /// `Sources/VigilStore/SCHEMA.md` for people who query it with the `sqlite3` CLI.
-public final class RunStore: OutcomeCache, @unchecked Sendable {
+public final class RunStore: RunRecorder, @unchecked Sendable {
     // @unchecked: DatabaseQueue serialises all access itself.
     public let path: String
     private let queue: DatabaseQueue
@@ -230,6 +230,35 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
         ("v6: report", """
                 ALTER TABLE runs ADD COLUMN report_path TEXT;
             """),
+        // The sign-off ledger: append-only (triggers refuse updates and deletes), each record
+        // chained to the one before by its hash (see SignOff.canonicalText).
+        ("v7: sign-offs", """
+                CREATE TABLE signoffs (
+                    position INTEGER PRIMARY KEY,
+                    run_id TEXT NOT NULL REFERENCES runs(id),
+                    signed_at TEXT NOT NULL,
+                    signed_by TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    note TEXT,
+                    override TEXT,
+                    verdict TEXT NOT NULL CHECK (verdict IN ('pass', 'fail')),
+                    baseline_sha256 TEXT NOT NULL,
+                    candidate_sha256 TEXT NOT NULL,
+                    golden_set_identity TEXT NOT NULL,
+                    suite_sha256 TEXT NOT NULL,
+                    report_sha256 TEXT,
+                    report_files TEXT,
+                    previous_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL,
+                    public_key TEXT,
+                    signature TEXT
+                );
+                CREATE INDEX signoffs_by_run ON signoffs (run_id);
+                CREATE TRIGGER signoffs_append_only_update BEFORE UPDATE ON signoffs
+                BEGIN SELECT RAISE(ABORT, 'the sign-off ledger is append-only'); END;
+                CREATE TRIGGER signoffs_append_only_delete BEFORE DELETE ON signoffs
+                BEGIN SELECT RAISE(ABORT, 'the sign-off ledger is append-only'); END;
+            """),
     ]
 
     /// Robustness scores as rows: per corruption `ce` and `relative_ce`; under the corruption
@@ -280,23 +309,6 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
     public func recordReport(runID: String, path: String) throws {
         try write { db in
             try db.execute(sql: "UPDATE runs SET report_path = ? WHERE id = ?", arguments: [path, runID])
-        }
-    }
-
-    /// Runs a prepared suite and records it: `incomplete` once begun, then `complete` with
-    /// its result, or `failed` with the error's text for any error after `begin` (the run
-    /// itself, or writing its result: a full disk). The command line and `SuiteGate` both
-    /// record runs through this, so no error leaves a run looking as if it might still finish.
-    public func record(_ runner: SuiteRunner, prepared: SuiteRunner.Prepared) async throws -> RunResult {
-        let runID = runner.options.runID
-        try begin(runID: runID, startedAt: Date(), suite: runner.suite, prepared: prepared)
-        do {
-            let result = try await runner.run(prepared: prepared, cache: self)
-            try complete(result)
-            return result
-        } catch {
-            try? fail(runID: runID, error: (error as? InputError)?.message ?? "\(error)")
-            throw error
         }
     }
 
@@ -586,28 +598,71 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
         public var candidate: String
         public var gitCommit: String?
         public var error: String?
+        /// The suite's primary metric on `clean` (else the first scenario), for both models.
+        public var primaryMetric: String?
+        public var scenario: String?
+        public var baselineValue: Double?
+        public var candidateValue: Double?
+        /// The run's sign-offs, oldest first.
+        public var signOffs: [SignOff]
+
+        enum CodingKeys: String, CodingKey {
+            case id, startedAt = "started_at", finishedAt = "finished_at", status, passed, suite, goldenSet = "golden_set",
+                 baseline, candidate, gitCommit = "git_commit", error, primaryMetric = "primary_metric", scenario,
+                 baselineValue = "baseline_value", candidateValue = "candidate_value", signOffs = "sign_offs"
+        }
     }
 
-    /// Runs, newest first.
-    public func runs(limit: Int = 20) throws -> [RunSummary] {
+    /// Runs, newest first; only those of the suite named `suite` when given.
+    public func runs(limit: Int = 20, suite: String? = nil) throws -> [RunSummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", arguments: [limit]).map { row in
-                RunSummary(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"],
-                           status: row["status"], passed: row["passed"], suite: row["suite_name"],
-                           goldenSet: "\(row["golden_set_name"] as String) \(row["golden_set_version"] as String)",
-                           baseline: row["baseline_name"], candidate: row["candidate_name"],
-                           gitCommit: row["git_commit"], error: row["error"])
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM runs WHERE ? IS NULL OR suite_name = ? ORDER BY started_at DESC, id DESC LIMIT ?
+                """, arguments: [suite, suite, limit]).map { row in
+                var summary = RunSummary(
+                    id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"],
+                    status: row["status"], passed: row["passed"], suite: row["suite_name"],
+                    goldenSet: "\(row["golden_set_name"] as String) \(row["golden_set_version"] as String)",
+                    baseline: row["baseline_name"], candidate: row["candidate_name"],
+                    gitCommit: row["git_commit"], error: row["error"], signOffs: try Self.signOffs(db, runID: row["id"]).map(\.record))
+                if let result = try? self.result(db, runID: summary.id),
+                   let scenario = result.scenarios.first(where: { $0.scenario.isClean }) ?? result.scenarios.first {
+                    summary.primaryMetric = result.primaryMetric.description
+                    summary.scenario = scenario.scenario.id
+                    summary.baselineValue = scenario.baseline.value(result.primaryMetric)
+                    summary.candidateValue = scenario.candidate.value(result.primaryMetric)
+                }
+                return summary
             }
+        }
+    }
+
+    /// A stored run as reporters see it (`vigil show`): its result, sign-offs and report path.
+    /// Runs that did not complete have no result, and are refused with their status and error.
+    public func storedRun(_ runID: String) throws -> ReportedRun {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT status, error, report_path FROM runs WHERE id = ?", arguments: [runID]) else {
+                throw InputError("\(self.path): no run '\(runID)' (see `vigil history`)")
+            }
+            let status: String = row["status"]
+            guard status == "complete", let result = try self.result(db, runID: runID) else {
+                let error: String? = row["error"]
+                throw InputError("run \(runID) is \(status)\(error.map { ": \($0)" } ?? " (it was interrupted)"); only a complete run has results to show")
+            }
+            return ReportedRun(result: result, signOffs: try Self.signOffs(db, runID: runID).map(\.record),
+                               reportPath: row["report_path"], storePath: self.path)
         }
     }
 
     /// A complete run's stored result (metrics and verdicts; outcomes are in the outcomes table).
     public func result(runID: String) throws -> RunResult? {
-        try read { db in
-            guard let json = try String.fetchOne(db, sql: "SELECT result_json FROM runs WHERE id = ? AND status = 'complete'",
-                                                 arguments: [runID]) else { return nil }
-            return try JSONDecoder.vigil.decode(RunResult.self, from: Data(json.utf8))
-        }
+        try read { db in try result(db, runID: runID) }
+    }
+
+    func result(_ db: Database, runID: String) throws -> RunResult? {
+        guard let json = try String.fetchOne(db, sql: "SELECT result_json FROM runs WHERE id = ? AND status = 'complete'",
+                                             arguments: [runID]) else { return nil }
+        return try JSONDecoder.vigil.decode(RunResult.self, from: Data(json.utf8))
     }
 
     // MARK: - Encoding
@@ -643,7 +698,7 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
         return formatter.string(from: date)
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try queue.write(body)
         } catch let error as DatabaseError {
@@ -651,7 +706,7 @@ public final class RunStore: OutcomeCache, @unchecked Sendable {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try queue.read(body)
         } catch let error as DatabaseError {
@@ -668,10 +723,6 @@ private final class FirstTime: Sendable {
 }
 
 extension JSONDecoder {
-    /// Decodes what `RunResult.jsonEncoder()` writes.
-    static var vigil: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }
+    /// Decodes what `RunResult.jsonEncoder()` writes, and results stored before the key convention.
+    static var vigil: JSONDecoder { JSONConvention.decoder() }
 }

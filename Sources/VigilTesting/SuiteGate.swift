@@ -33,17 +33,18 @@ public actor SuiteGate {
     ///
     /// - Parameter store: a run store to reuse baseline outcomes from and record the run in;
     ///   nil runs without one.
-    public func result(for url: URL, store: RunStore? = nil) async throws -> RunResult {
+    /// - Parameter reporters: outputs of the run, e.g. `JUnitReporter(.file(url))` or
+    ///   `HTMLReporter(folder:)`, written once when the suite first runs.
+    public func result(for url: URL, store: RunStore? = nil, reporters: [any RunReporter] = []) async throws -> RunResult {
         let key = url.standardizedFileURL.path
         if let running = runs[key] { return try await running.value }
         let task = Task {
             let suite = try Suite.load(url, displayPath: DisplayPath.of(url))
-            let runner = SuiteRunner(suite: suite)
-            let prepared = try await runner.prepare()
-            // With a store, a run that stops (a model server failing midway, a broken output,
-            // a full disk) is recorded as failed, never left looking as if it could finish.
-            if let store { return try await store.record(runner, prepared: prepared) }
-            return try await runner.run(prepared: prepared)
+            // The same orchestration as `vigil run`: with a store, a run that stops (a model
+            // server failing midway, a broken output, a full disk) is recorded as failed, never
+            // left looking as if it could finish; reporters (JUnit for the CI page, the HTML
+            // report) follow a complete run.
+            return try await Evaluation(runner: SuiteRunner(suite: suite), store: store, reporters: reporters).run().result
         }
         runs[key] = task
         return try await task.value

@@ -196,9 +196,7 @@ struct GoldenCommand: ParsableCommand {
             var verification = goldenSet.verify()
             verification.root = path.hasSuffix("/") ? String(path.dropLast()) : path
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(verification), as: UTF8.self))
+                print(try Output.json(verification))
             } else if verification.isValid {
                 print("\(verification.root): OK — golden set '\(goldenSet.name)' \(goldenSet.version), "
                       + "\(verification.sampleCount) files verified, identity \(goldenSet.identity)")
@@ -217,10 +215,14 @@ struct GoldenCommand: ParsableCommand {
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "List stored runs, newest first.")
+        abstract: "List stored runs, newest first: verdict, each model's primary metric on clean, sign-off.",
+        discussion: "Example: vigil history --suite digits-default --limit 10")
 
     @Option(help: "The run store (SQLite). Default: $VIGIL_STORE, else .vigil/history.sqlite.")
     var store: String?
+
+    @Option(help: "Only runs of the suite with this name (the suite file's `name`).")
+    var suite: String?
 
     @Option(help: "How many runs to list, 1...100000.")
     var limit = 20
@@ -233,24 +235,76 @@ struct HistoryCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let path = try StoreLocation.resolve(store)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw InputError("\(path): no run store here yet (`vigil run` creates it; --store picks another)")
-        }
-        let runs = try RunStore(path: path, waiting: Terminal.note).runs(limit: limit)
+        let runs = try StoreLocation.existing(store).runs(limit: limit, suite: suite)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(runs), as: UTF8.self))
+            print(try Output.json(runs))
             return
         }
-        var rows = [["run", "started (UTC)", "status", "verdict", "suite", "baseline → candidate", "golden set", "commit"]]
+        var rows = [["run", "started (UTC)", "status", "verdict", "suite", "baseline → candidate", "primary metric", "sign-off", "commit"]]
         for run in runs {
             let verdict = run.passed.map { $0 ? "pass" : "FAIL" } ?? "—"
-            rows.append([run.id, run.startedAt, run.status, verdict, run.suite, "\(run.baseline) → \(run.candidate)",
-                         run.goldenSet, run.gitCommit.map { String($0.prefix(10)) + ($0.hasSuffix("+dirty") ? "+dirty" : "") } ?? "—"])
+            var metric = "—"
+            if let name = run.primaryMetric, let scenario = run.scenario, let key = try? MetricKey(parsing: name) {
+                metric = "\(name) on \(scenario): \(Formatting.value(run.baselineValue, key.metric)) → \(Formatting.value(run.candidateValue, key.metric))"
+            }
+            rows.append([run.id, run.startedAt, run.status, verdict, run.suite, "\(run.baseline) → \(run.candidate)", metric,
+                         SignOffText.state(run.signOffs),
+                         run.gitCommit.map { String($0.prefix(10)) + ($0.hasSuffix("+dirty") ? "+dirty" : "") } ?? "—"])
         }
         TerminalReport.layout(rows).forEach { print($0) }
-        if runs.isEmpty { print("(no runs)") }
+        if runs.isEmpty { print(suite.map { "(no runs of suite '\($0)')" } ?? "(no runs)") }
+    }
+}
+
+enum SignOffText {
+    /// "—", "signed: Dana Reyes (QA lead)", "OVERRIDE: Dana Reyes (QA lead)", "+1 more" for several.
+    static func state(_ signOffs: [SignOff]) -> String {
+        guard let last = signOffs.last else { return "—" }
+        let text = "\(last.override == nil ? "signed" : "OVERRIDE"): \(last.by) (\(last.role))"
+        return signOffs.count == 1 ? text : text + " +\(signOffs.count - 1) more"
+    }
+}
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show a stored run: its table, verdict, models, golden set and sign-offs.",
+        discussion: """
+            Reads the run from the store; no model runs. --junit and --markdown write the same \
+            files `vigil run` writes (- for standard output).
+
+            Examples:
+              vigil show 20261206-101502-3f9a
+              vigil show 20261206 --markdown - >> "$GITHUB_STEP_SUMMARY"
+
+            Exit status: 0 the run's gate passed, 1 it failed, 2 the input or the command is wrong \
+            (no such run, or a run that did not complete).
+            """)
+
+    @Argument(help: "The run id, or a unique prefix of it (see `vigil history`).")
+    var runID: String
+
+    @Option(help: "The run store (SQLite). Default: $VIGIL_STORE, else .vigil/history.sqlite.")
+    var store: String?
+
+    @Flag(help: "Print the run as JSON (the result as `vigil run --json` prints it, with sign_offs and report_path).")
+    var json = false
+
+    @OptionGroup var outputs: PipelineOutputs
+
+    func validate() throws {
+        try outputs.validate(json: json)
+    }
+
+    func run() throws {
+        let store = try StoreLocation.existing(store)
+        var stored = try store.storedRun(store.resolveRunID(runID))
+        var reporters = outputs.reporters
+        if !outputs.printsToStandardOutput { reporters.insert(json ? JSONReporter() as any RunReporter : TerminalReporter(), at: 0) }
+        for reporter in reporters { try reporter.report(&stored) }
+        if !json && !outputs.printsToStandardOutput {
+            print("Report: \(stored.reportPath ?? "none (the run was made with --no-report, or its report could not be written)")")
+        }
+        if !stored.result.passed { throw ExitCode(1) }
     }
 }

@@ -47,8 +47,11 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Do not write the HTML report.")
     var noReport = false
 
+    @OptionGroup var outputs: PipelineOutputs
+
     func validate() throws {
         if let workers, !Limits.workers.contains(workers) { throw ValidationError(Limits.refusal("--workers", workers, Limits.workers)) }
+        try outputs.validate(json: json)
     }
 
     func run() async throws {
@@ -62,56 +65,93 @@ struct RunCommand: AsyncParsableCommand {
         if progress.enabled {
             options.progress = { progress.show($0) }
         }
-        let runner = SuiteRunner(suite: suite, options: options)
-        let prepared = try await runner.prepare()
+        // The table (or JSON) comes first, so that a report that cannot be written (a full
+        // disk, a folder without permission) stops the command with exit 2 after the stored
+        // run's result is already out; the JUnit and Markdown files name the report, so they
+        // follow it.
+        var reporters: [any RunReporter] = []
+        if !outputs.printsToStandardOutput { reporters.append(json ? JSONReporter() as any RunReporter : TerminalReporter()) }
+        let reportStarted = StartTime()
+        if !noReport {
+            var report = HTMLReporter(folder: URL(fileURLWithPath: reports))
+            if progress.enabled {
+                report.progress = { done, total in progress.showReport(done: done, total: total, started: reportStarted.date ?? Date()) }
+            }
+            reporters.append(TimedReporter(report, clock: reportStarted))
+        }
+        reporters += outputs.reporters
+        let evaluation = Evaluation(runner: SuiteRunner(suite: suite, options: options), store: store, reporters: reporters)
+        let prepared = try await evaluation.prepare()
         let result: RunResult
         do {
-            result = try await store.record(runner, prepared: prepared)
+            result = try await evaluation.record(prepared)
         } catch {
             progress.finish()
             throw error
         }
         progress.finish()
-        // The result is printed before the report is written: a report that cannot be written
-        // (a full disk, a folder without permission) stops the command with exit 2, but the
-        // table or the JSON of the stored run is already out.
-        if json {
-            print(String(decoding: try RunResult.jsonEncoder().encode(result), as: UTF8.self))
-        } else {
-            print(TerminalReport.render(result))
-            print("")
-        }
-        var reportSeconds: Double?
-        if !noReport {
-            let folder = URL(fileURLWithPath: reports).appendingPathComponent(result.id)
-            let started = Date()
-            var inputs: [ModelRole: ModelSpec.Input] = [:]
-            inputs[.baseline] = prepared.baselineBackend?.spec.input
-            inputs[.candidate] = prepared.candidateBackend.spec.input
-            var report = HTMLReport(result: result, goldenSet: prepared.goldenSet, modelInputs: inputs,
-                                    keptImages: options.keptImages)
-            if progress.enabled {
-                report.progress = { done, total in progress.showReport(done: done, total: total, started: started) }
-            }
-            let reportPath: String
-            do {
-                reportPath = try report.write(to: folder).relativePath
-            } catch {
-                progress.finish()
-                throw error
-            }
-            progress.finish()
-            try store.recordReport(runID: result.id, path: reportPath)
-            reportSeconds = Date().timeIntervalSince(started)
-            if !json { print("Report: \(reportPath)") }
-        }
-        if !json {
+        var run = ReportedRun(result: result, goldenSet: prepared.goldenSet, modelInputs: Evaluation.inputs(prepared),
+                              keptImages: options.keptImages, storePath: store.path)
+        defer { progress.finish() }
+        try evaluation.report(&run)
+        progress.finish()
+        if !json && !outputs.printsToStandardOutput {
+            if let path = run.reportPath { print("Report: \(path)") }
             print("Stored: run \(result.id) in \(store.path)")
-            let parts = ["run \(String(format: "%.1f", result.durationSeconds)) s"]
-                + (reportSeconds.map { ["report \(String(format: "%.1f", $0)) s"] } ?? [])
+            var parts = ["run \(String(format: "%.1f", result.durationSeconds)) s"]
+            if let started = reportStarted.date { parts.append("report \(String(format: "%.1f", Date().timeIntervalSince(started))) s") }
             print("Took \(String(format: "%.1f", Date().timeIntervalSince(commandStarted))) s (\(parts.joined(separator: ", ")))")
         }
         if !result.passed { throw ExitCode(1) }
+    }
+}
+
+/// `--junit FILE` and `--markdown FILE` (`-`: standard output), shared by `vigil run` and `vigil show`.
+struct PipelineOutputs: ParsableArguments {
+    @Option(help: ArgumentHelp("Write the gate as JUnit XML (one testcase per checked condition) for CI test pages; - for standard output.",
+                               valueName: "FILE"))
+    var junit: String?
+
+    @Option(help: ArgumentHelp("Write a GitHub-flavoured Markdown summary (for $GITHUB_STEP_SUMMARY or a PR comment); - for standard output.",
+                               valueName: "FILE"))
+    var markdown: String?
+
+    func validate(json: Bool) throws {
+        if junit == "-" && markdown == "-" { throw ValidationError("--junit - and --markdown - would both print to standard output; send one to a file") }
+        if json && printsToStandardOutput { throw ValidationError("--json and a '-' output would both print to standard output; send one to a file") }
+    }
+
+    /// Whether one of them prints to standard output (which then carries nothing else).
+    var printsToStandardOutput: Bool { junit == "-" || markdown == "-" }
+
+    var reporters: [any RunReporter] {
+        (junit.map { [JUnitReporter(ReportDestination($0))] } ?? []) + (markdown.map { [MarkdownReporter(ReportDestination($0))] } ?? [])
+    }
+}
+
+/// A reporter that notes when it starts (the HTML report's time is printed as its own).
+struct TimedReporter: RunReporter {
+    var reporter: any RunReporter
+    var clock: StartTime
+
+    init(_ reporter: any RunReporter, clock: StartTime) {
+        self.reporter = reporter
+        self.clock = clock
+    }
+
+    func report(_ run: inout ReportedRun) throws {
+        clock.date = Date()
+        try reporter.report(&run)
+    }
+}
+
+/// When something started, set from one task and read from others.
+final class StartTime: Sendable {
+    private let value = Mutex<Date?>(nil)
+
+    var date: Date? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
     }
 }
 
@@ -144,6 +184,16 @@ enum StoreLocation {
             return variable
         }
         return RunStore.defaultPath
+    }
+
+    /// The store of `option` for commands that read it: one that does not exist yet is an
+    /// error, not a new empty store.
+    static func existing(_ option: String?) throws -> RunStore {
+        let path = try resolve(option)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw InputError("\(path): no run store here yet (`vigil run` creates it; --store picks another)")
+        }
+        return try RunStore(path: path, waiting: Terminal.note)
     }
 }
 

@@ -43,7 +43,7 @@ struct CorruptCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output image (for one image; the extension picks the format, .png is lossless) or output folder.")
     var output: String
 
-    @Flag(help: "Print a JSON summary (images, wallSeconds, transformSeconds, workers) instead of a sentence.")
+    @Flag(help: "Print a JSON summary (images, wall_seconds, transform_seconds, workers) instead of a sentence.")
     var json = false
 
     func run() async throws {
@@ -61,9 +61,7 @@ struct CorruptCommand: AsyncParsableCommand {
                                         scenario: scenario, seed: seed, sampleID: sampleID)
         let summary = try await export.run(workers: workers)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            print(String(decoding: try JSONConvention.encoder(pretty: false).encode(summary), as: UTF8.self))
         } else if export.items.count == 1, let item = export.items.first {
             print("wrote \(output) (\(scenario.id), seed \(seed), sample id \(item.sampleID))")
         } else {

@@ -169,8 +169,6 @@ struct ScoreCommand: ParsableCommand {
 
 enum Output {
     static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try JSONConvention.encoder().encode(value), as: UTF8.self)
     }
 }

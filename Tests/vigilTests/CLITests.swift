@@ -193,7 +193,7 @@ struct CLITests {
         #expect(json?["passed"] as? Bool == false)
         let scenarios = json?["scenarios"] as? [[String: Any]]
         #expect(scenarios?.count == 2)
-        #expect(scenarios?.allSatisfy { $0["baselineReusedFrom"] is String } == true, "the second run reuses the baseline")
+        #expect(scenarios?.allSatisfy { $0["baseline_reused_from"] is String } == true, "the second run reuses the baseline")
 
         let history = try CLI.run(["history", "--store", "h.sqlite"], in: ws.folder)
         #expect(history.status == 0)
@@ -268,7 +268,7 @@ struct CLITests {
         #expect(output.status == 0, "\(output.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
         #expect(summary?["images"] as? Int == 10 && summary?["workers"] as? Int == 2)
-        #expect((summary?["transformSeconds"] as? Double ?? -1) >= 0)
+        #expect((summary?["transform_seconds"] as? Double ?? -1) >= 0)
         let goldenSet = try GoldenSet.load(ws.goldenSet)
         let scenario = try Scenario(id: "low-light@2+motion-blur@3")
         for sample in goldenSet.samples {

@@ -53,6 +53,22 @@ public struct Condition: Sendable, Hashable, Codable {
         self.source = source
     }
 
+    /// The condition in a few words, as a test name: `accuracy ≥ 95.00%`, `fpr[9] ≤ 1.00%`,
+    /// `accuracy regression ≤ 1.00 pp`, `map50 regression ≤ 2.00 pp unless not significant at α = 0.05`,
+    /// `accuracy regression ≤ 2.00 pp by its 95% CI`.
+    public var title: String {
+        let metric = self.metric.metric
+        switch rule {
+        case .atLeast: return "\(self.metric) ≥ \(Formatting.value(threshold, metric))"
+        case .atMost: return "\(self.metric) ≤ \(Formatting.value(threshold, metric))"
+        case .maxRegression:
+            return "\(self.metric) regression ≤ \(Formatting.delta(threshold, metric))"
+                + (significance.map { " unless not significant at α = \($0)" } ?? "")
+        case .ciMaxRegression:
+            return "\(self.metric) regression ≤ \(Formatting.delta(threshold, metric)) by its \(Int(((confidence ?? 0.95) * 100).rounded()))% CI"
+        }
+    }
+
     /// Whether judging this condition needs the paired comparison (interval and p-value).
     public var needsStatistics: Bool { significance != nil || rule == .ciMaxRegression }
 

@@ -484,6 +484,8 @@ public struct GoldenSetVerification: Sendable, Codable {
     /// Listed images whose bytes are not a readable image, and why.
     public var damaged: [Damaged] = []
 
+    enum CodingKeys: String, CodingKey { case name, root, sampleCount = "sample_count", missing, changed, extra, outside, damaged }
+
     public struct Damaged: Sendable, Codable, Hashable {
         public var path: String
         public var problem: String

@@ -120,6 +120,8 @@ public struct MetricKey: Sendable, Hashable, Codable, CustomStringConvertible, C
     public var metric: Metric
     public var className: String?
 
+    enum CodingKeys: String, CodingKey { case metric, className = "class" }
+
     public init(_ metric: Metric, className: String? = nil) {
         self.metric = metric
         self.className = className

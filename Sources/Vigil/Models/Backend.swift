@@ -183,6 +183,11 @@ public struct ModelFootprint: Sendable, Hashable, Codable {
     public var sizeNote: String?
     public var memoryNote: String?
 
+    enum CodingKeys: String, CodingKey {
+        case sizeMB = "size_mb", memoryMB = "memory_mb", weightsMB = "weights_mb", blobsMB = "blobs_mb",
+             sizeNote = "size_note", memoryNote = "memory_note"
+    }
+
     public init(sizeMB: Double? = nil, weightsMB: Double? = nil, blobsMB: Double? = nil,
                 sizeNote: String? = nil, memoryNote: String? = nil) {
         self.sizeMB = sizeMB

@@ -48,6 +48,8 @@ public struct ModelSpec: Sendable {
 
     /// sha256 of the model's bytes, where the format knows them (files; a served model's pin).
     public var sha256: String? { settings.sha256 }
+    /// The model file, for formats that have one (nil: a served model).
+    public var modelFileURL: URL? { settings.modelFile.map { $0.url(in: self) } }
 
     /// How images become the model's input, for formats that preprocess pixels.
     public var input: Input? {
@@ -119,9 +121,15 @@ public struct ModelSpec: Sendable {
 public protocol ModelSettings: Sendable {
     /// sha256 of the model's bytes, when the format has them.
     var sha256: String? { get }
+    /// The model file beside the spec, for formats that have one (nil: a served model).
+    var modelFile: ModelFile? { get }
     /// Every setting that changes the model's outputs, as `key=value` texts in a fixed order;
     /// part of the model's identity (`ModelSpec.computationKey`).
     var computationFields: [String] { get }
+}
+
+extension ModelSettings {
+    public var modelFile: ModelFile? { nil }
 }
 
 /// Settings of a format whose backend turns pixels into tensors with `ModelSpec.Input`.

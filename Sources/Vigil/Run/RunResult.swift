@@ -102,6 +102,11 @@ public struct RunEnvironment: Sendable, Hashable, Codable {
     public var workers: Int
     public var opencvThreads: Int
 
+    enum CodingKeys: String, CodingKey {
+        case vigilVersion = "vigil_version", opencvVersion = "opencv_version", gitCommit = "git_commit", workers,
+             opencvThreads = "opencv_threads"
+    }
+
     public init(vigilVersion: String, opencvVersion: String, gitCommit: String?, workers: Int, opencvThreads: Int) {
         self.vigilVersion = vigilVersion
         self.opencvVersion = opencvVersion
@@ -216,6 +221,10 @@ public struct ScenarioResult: Sendable, Hashable, Codable {
     public var comparisons: [PairedDelta]
     public var verdicts: [ConditionVerdict]
 
+    enum CodingKeys: String, CodingKey {
+        case scenario, baseline, candidate, baselineReusedFrom = "baseline_reused_from", comparisons, verdicts
+    }
+
     /// Flagged verdicts (too few samples) are shown but do not decide.
     public var passed: Bool { !verdicts.contains(where: \.failsGate) }
 
@@ -276,8 +285,9 @@ public struct RunResult: Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, startedAt, finishedAt, suite, goldenSet, seed, batchSize, baseline, candidate,
-             environment, primaryMetric, reportedMetrics, scenarios, robustness, operatingPoint
+        case id, startedAt = "started_at", finishedAt = "finished_at", suite, goldenSet = "golden_set", seed,
+             batchSize = "batch_size", baseline, candidate, environment, primaryMetric = "primary_metric",
+             reportedMetrics = "reported_metrics", scenarios, robustness, operatingPoint = "operating_point"
         case passed
     }
 
@@ -344,12 +354,7 @@ public struct RunResult: Sendable, Codable {
     }
 
     /// A JSON encoder configured the way Vigil writes results: sorted keys, ISO 8601 dates.
-    public static func jsonEncoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
+    public static func jsonEncoder() -> JSONEncoder { JSONConvention.encoder() }
 }
 
 /// Where detection metrics count a detection: matched at IoU ≥ `iou`, and only detections
@@ -359,6 +364,10 @@ public struct OperatingPoint: Sendable, Hashable, Codable {
     public var iou: Double
     public var baselineScoreThreshold: Double
     public var candidateScoreThreshold: Double
+
+    enum CodingKeys: String, CodingKey {
+        case iou, baselineScoreThreshold = "baseline_score_threshold", candidateScoreThreshold = "candidate_score_threshold"
+    }
 
     public init(iou: Double, baselineScoreThreshold: Double, candidateScoreThreshold: Double) {
         self.iou = iou

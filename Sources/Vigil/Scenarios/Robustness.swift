@@ -37,6 +37,8 @@ public struct RobustnessScores: Sendable, Hashable, Codable {
     public struct CorruptionScore: Sendable, Hashable, Codable {
         public var ce: Double?
         public var relativeCE: Double?
+
+        enum CodingKeys: String, CodingKey { case ce, relativeCE = "relative_ce" }
     }
 
     public struct Corruption: Sendable, Hashable, Codable {
@@ -55,6 +57,11 @@ public struct RobustnessScores: Sendable, Hashable, Codable {
         public var mCECount: Int
         public var relativeMCECount: Int
         public var mPCCount: Int
+
+        enum CodingKeys: String, CodingKey {
+            case mCE = "mce", relativeMCE = "relative_mce", mPC = "mpc", rPC = "rpc", mCECount = "mce_count",
+                 relativeMCECount = "relative_mce_count", mPCCount = "mpc_count"
+        }
     }
 
     /// The performance metric P (accuracy for classification).

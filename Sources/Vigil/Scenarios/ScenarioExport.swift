@@ -30,6 +30,10 @@ public struct ScenarioExport: Sendable {
         /// encoding excluded), so it can be compared with single-threaded reference code.
         public var transformSeconds: Double
         public var workers: Int
+
+        enum CodingKeys: String, CodingKey {
+            case images, wallSeconds = "wall_seconds", transformSeconds = "transform_seconds", workers
+        }
     }
 
     public var scenario: Scenario

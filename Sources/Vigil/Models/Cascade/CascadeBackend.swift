@@ -17,6 +17,7 @@ public struct CascadeSpec: ModelSettings, Hashable {
     public var postprocessing: DetectionPostprocessing
 
     public var sha256: String? { file.sha256 }
+    public var modelFile: ModelFile? { file }
     public var computationFields: [String] { ["cascade=\(cascade.key)", "postprocess=\(postprocessing.key)"] }
 }
 

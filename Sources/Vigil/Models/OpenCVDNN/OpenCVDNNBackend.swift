@@ -20,6 +20,7 @@ public struct ONNXSpec: PreprocessingSettings, Hashable {
     public var postprocessing: DetectionPostprocessing?
 
     public var sha256: String? { file.sha256 }
+    public var modelFile: ModelFile? { file }
 
     public var computationFields: [String] {
         input.key + output.computationFields + (postprocessing.map { ["postprocess=\($0.key)"] } ?? [])

@@ -28,6 +28,7 @@ public struct PredictionsFileSpec: ModelSettings, Hashable {
     public var postprocessing: DetectionPostprocessing
 
     public var sha256: String? { file.sha256 }
+    public var modelFile: ModelFile? { file }
     public var computationFields: [String] { ["postprocess=\(postprocessing.key)"] }
 }
 
