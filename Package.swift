@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilReportTests", dependencies: ["VigilReport", "VigilTestSupport"]),
         .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting", "VigilStore"]),
-        .testTarget(name: "vigilTests", dependencies: ["vigil", "Vigil", "VigilTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "vigilTests", dependencies: ["vigil", "Vigil", "VigilTestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -505,7 +505,7 @@ public struct HTMLReport {
       .detection-row > a img { margin: 0; }
       .inputs { display: flex; flex-direction: column; gap: .4rem; font-size: .8rem; }
       img.legend { border: none; }
-      iframe.signoffs { width: 100%; height: 5.5rem; border: 1px solid #ddd; margin-top: .6rem; }
+      iframe.signoffs { width: 100%; height: 7rem; border: 1px solid #ddd; margin-top: .6rem; }
     </style>
     </head>
     <body>

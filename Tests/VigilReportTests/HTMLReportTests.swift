@@ -85,7 +85,7 @@ struct HTMLReportTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: report.path).sorted()
         #expect(files == ["confusion-clean.png", "confusion-occlusion-s3.png", "images", "index.html",
                           "reliability-clean-baseline.png", "reliability-clean-candidate.png",
-                          "reliability-occlusion-s3-baseline.png", "reliability-occlusion-s3-candidate.png"])
+                          "reliability-occlusion-s3-baseline.png", "reliability-occlusion-s3-candidate.png", "signoffs.html"])
         // The baseline made no mistakes, so only the candidate's failures (samples 0, 1, 2) are
         // pictured: the scenario image (small, so its own thumbnail) and what the model received.
         let pictures = try FileManager.default.contentsOfDirectory(atPath: report.appendingPathComponent("images").path).sorted()
