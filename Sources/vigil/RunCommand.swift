@@ -90,8 +90,7 @@ struct RunCommand: AsyncParsableCommand {
             throw error
         }
         progress.finish()
-        var run = ReportedRun(result: result, goldenSet: prepared.goldenSet, modelInputs: Evaluation.inputs(prepared),
-                              keptImages: options.keptImages, storePath: store.path)
+        var run = evaluation.reportable(result, prepared: prepared)
         defer { progress.finish() }
         try evaluation.report(&run)
         progress.finish()

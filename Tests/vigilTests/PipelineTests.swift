@@ -83,7 +83,8 @@ struct PipelineTests {
         #expect(markdown.contains("| `low-light@5` | `accuracy` |"))
         #expect(markdown.contains("### Failed checks"))
         #expect(markdown.contains("report: `Reports/\(run.runID)/index.html`"))
-        #expect(!FileManager.default.fileExists(atPath: run.ws.folder.appendingPathComponent("out/.junit.xml.partial").path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: run.ws.folder.appendingPathComponent("out").path).sorted()
+                == ["junit.xml", "summary.md"], "the two files, and no temporary file beside them")
     }
 
     @Test func showPrintsAStoredRunAndItsFiles() throws {

@@ -100,22 +100,17 @@ public enum ReportDestination: Sendable, Hashable {
         self = argument == "-" ? .standardOutput : .file(URL(fileURLWithPath: argument))
     }
 
-    /// Writes `text` whole: into a hidden file beside the destination, renamed into place, so
-    /// a CI step never picks up half a file.
+    /// Writes `text` whole (an atomic write: a temporary file renamed into place), so a CI
+    /// step never picks up half a file.
     public func write(_ text: String, what: String) throws {
         switch self {
         case .standardOutput:
             print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
         case .file(let url):
-            let folder = url.deletingLastPathComponent()
-            let staging = folder.appendingPathComponent(".\(url.lastPathComponent).partial")
             do {
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                try Data(text.utf8).write(to: staging)
-                if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-                try FileManager.default.moveItem(at: staging, to: url)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: url, options: .atomic)
             } catch {
-                try? FileManager.default.removeItem(at: staging)
                 throw InputError("\(DisplayPath.of(url)): cannot write the \(what) (\(FileProblem.describe(error)))")
             }
         }

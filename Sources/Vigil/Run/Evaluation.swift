@@ -49,11 +49,19 @@ public struct Evaluation: Sendable {
     public func run(prepared given: SuiteRunner.Prepared? = nil) async throws -> ReportedRun {
         let prepared: SuiteRunner.Prepared
         if let given { prepared = given } else { prepared = try await prepare() }
-        let result = try await record(prepared)
-        var reported = ReportedRun(result: result, goldenSet: prepared.goldenSet, modelInputs: Self.inputs(prepared),
-                                   keptImages: runner.options.keptImages, storePath: store?.path)
+        var reported = reportable(try await record(prepared), prepared: prepared)
         try report(&reported)
         return reported
+    }
+
+    /// A just-finished run as the reporters get it: with its golden set, the models' input
+    /// sections and the scenario images the run kept.
+    public func reportable(_ result: RunResult, prepared: SuiteRunner.Prepared) -> ReportedRun {
+        var inputs: [ModelRole: ModelSpec.Input] = [:]
+        inputs[.baseline] = prepared.baselineBackend?.spec.input
+        inputs[.candidate] = prepared.candidateBackend.spec.input
+        return ReportedRun(result: result, goldenSet: prepared.goldenSet, modelInputs: inputs,
+                           keptImages: runner.options.keptImages, storePath: store?.path)
     }
 
     /// Begin → run → complete, or failed for anything that throws after begin.
@@ -78,13 +86,5 @@ public struct Evaluation: Sendable {
             try reporter.report(&run)
             if let path = run.reportPath, path != before { try store?.recordReport(runID: run.result.id, path: path) }
         }
-    }
-
-    /// The models' `input:` sections, for pictures of what each model received.
-    public static func inputs(_ prepared: SuiteRunner.Prepared) -> [ModelRole: ModelSpec.Input] {
-        var inputs: [ModelRole: ModelSpec.Input] = [:]
-        inputs[.baseline] = prepared.baselineBackend?.spec.input
-        inputs[.candidate] = prepared.candidateBackend.spec.input
-        return inputs
     }
 }
