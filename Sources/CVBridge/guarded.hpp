@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <shared_mutex>
 #include <string>
 
 struct cvb_image {
@@ -43,9 +44,19 @@ inline std::string describe(const cv::Exception &e) {
     return text;
 }
 
+/// Held shared by every call into OpenCV (`guarded`) and exclusively by `cvb_set_num_threads`:
+/// with the TBB backend, cv::setNumThreads terminates and re-creates TBB's task arena, and a
+/// parallel loop running in it on another thread at that moment crashes inside libtbb (seen in
+/// the test process, where suites run side by side and each run sets its thread count).
+inline std::shared_mutex &thread_pool_lock() {
+    static std::shared_mutex lock;
+    return lock;
+}
+
 /// Runs `body`, converting every exception into `failure` plus a message.
 template <typename Result, typename Body>
 Result guarded(cvb_error *error, Result failure, Body &&body) {
+    std::shared_lock<std::shared_mutex> pool(thread_pool_lock());
     try {
         return body();
     } catch (const cv::Exception &e) {

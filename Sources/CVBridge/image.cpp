@@ -51,7 +51,10 @@ void cvb_keep_freed_memory(void) {
 
 void cvb_set_num_threads(int threads) {
     try {
-        cv::setNumThreads(threads);
+        // Not while any OpenCV call is running (see thread_pool_lock), and not at all when
+        // nothing changes: every call re-creates the thread pool.
+        std::unique_lock<std::shared_mutex> pool(cvbridge::thread_pool_lock());
+        if (cv::getNumThreads() != threads) cv::setNumThreads(threads);
     } catch (...) {
     }
 }
