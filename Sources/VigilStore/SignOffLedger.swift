@@ -23,14 +23,13 @@ extension RunStore {
         if run.passed, override != nil {
             throw InputError("run \(runID) passed its gate; --override is only for signing off a failed gate")
         }
-        var listing: [(path: String, sha256: String)]?
+        var reportFiles: String?
         if let folder = run.reportFolder {
             guard FileManager.default.fileExists(atPath: folder.path) else {
                 throw InputError("\(DisplayPath.of(folder)): run \(runID)'s report is not there; a sign-off covers the report people saw (run from the folder the run was made in)")
             }
-            listing = try ReportHash.listing(folder)
+            reportFiles = try ReportHash.listing(of: folder)
         }
-        let reportFiles = listing.map { $0.map { "\($0.sha256)  \($0.path)\n" }.joined() }
         return try write { db in
             let last = try Row.fetchOne(db, sql: "SELECT position, hash FROM signoffs ORDER BY position DESC LIMIT 1")
             var record = SignOff(
@@ -38,7 +37,7 @@ extension RunStore {
                 note: note, override: override, verdict: run.passed ? "pass" : "fail",
                 baselineSHA256: run.baselineSHA256, candidateSHA256: run.candidateSHA256,
                 goldenSetIdentity: run.goldenSetIdentity, suiteSHA256: run.suiteSHA256,
-                reportSHA256: reportFiles.map { SHA256.hex(of: $0) }, previousHash: last?["hash"] ?? SignOff.firstPreviousHash,
+                reportSHA256: reportFiles.map(ReportHash.hash(ofListing:)), previousHash: last?["hash"] ?? SignOff.firstPreviousHash,
                 publicKey: key?.publicKey)
             record.signature = try key?.sign(record.canonicalText)
             try db.execute(sql: """
@@ -144,7 +143,7 @@ extension RunStore {
             if record.position != index + 1 { broken.append("record \(index + 1) is missing (the next is \(record.position))") }
             if record.previousHash != previous { broken.append("record \(record.position) does not follow the record before it") }
             if record.computedHash != record.hash { broken.append("record \(record.position)'s content does not match its hash (edited)") }
-            if let files = entry.reportFiles, let recorded = record.reportSHA256, SHA256.hex(of: files) != recorded {
+            if let files = entry.reportFiles, let recorded = record.reportSHA256, ReportHash.hash(ofListing: files) != recorded {
                 broken.append("record \(record.position)'s report listing does not match its report hash (edited)")
             }
             previous = record.hash
@@ -233,23 +232,20 @@ extension RunStore {
         }
         guard let folder else { return [.init(item: "\(item): report", passed: false, detail: "the store no longer names the run's report")] }
         let shown = DisplayPath.of(folder)
-        let now: [(path: String, sha256: String)]
+        let now: String
         do {
-            now = try ReportHash.listing(folder)
+            now = try ReportHash.listing(of: folder)
         } catch let error as InputError {
             return [.init(item: "\(item): report \(shown)", passed: false, detail: error.message)]
         } catch {
             return [.init(item: "\(item): report \(shown)", passed: false, detail: "\(error)")]
         }
-        let actual = SHA256.hex(of: now.map { "\($0.sha256)  \($0.path)\n" }.joined())
+        let actual = ReportHash.hash(ofListing: now)
+        let current = ReportHash.files(inListing: now)
         guard actual != signedHash else {
-            return [.init(item: "\(item): report \(shown)", passed: true, detail: "content hash \(actual.prefix(12))… over \(now.count) files")]
+            return [.init(item: "\(item): report \(shown)", passed: true, detail: "content hash \(actual.prefix(12))… over \(current.count) files")]
         }
-        var then: [String: String] = [:]
-        for line in (files ?? "").split(separator: "\n") where line.count > 66 {
-            then[String(line.dropFirst(66))] = String(line.prefix(64))
-        }
-        let current = Dictionary(now.map { ($0.path, $0.sha256) }, uniquingKeysWith: { first, _ in first })
+        let then = ReportHash.files(inListing: files ?? "")
         let changed = current.keys.filter { then[$0] != nil && then[$0] != current[$0] }.sorted()
         let added = current.keys.filter { then[$0] == nil }.sorted()
         let removed = then.keys.filter { current[$0] == nil }.sorted()

@@ -299,9 +299,7 @@ struct ShowCommand: ParsableCommand {
     func run() throws {
         let store = try StoreLocation.existing(store)
         var stored = try store.storedRun(store.resolveRunID(runID))
-        var reporters = outputs.reporters
-        if !outputs.printsToStandardOutput { reporters.insert(json ? JSONReporter() as any RunReporter : TerminalReporter(), at: 0) }
-        for reporter in reporters { try reporter.report(&stored) }
+        for reporter in outputs.printer(json: json) + outputs.reporters { try reporter.report(&stored) }
         if !json && !outputs.printsToStandardOutput {
             print("Report: \(stored.reportPath ?? "none (the run was made with --no-report, or its report could not be written)")")
         }

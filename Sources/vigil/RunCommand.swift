@@ -60,6 +60,7 @@ struct RunCommand: AsyncParsableCommand {
         let store = try RunStore(path: StoreLocation.resolve(self.store), waiting: Terminal.note)
         let storedBaseline = try baselineRun.map { try Self.storedBaseline($0, in: store) }
         let progress = ProgressDisplay(enabled: Terminal.stderrIsTerminal)
+        defer { progress.finish() }
         var options = RunOptions(workers: workers, reuseBaseline: !noReuse, storedBaseline: storedBaseline,
                                  keptImages: noReport ? nil : HTMLReport.keeper())
         if progress.enabled {
@@ -69,8 +70,7 @@ struct RunCommand: AsyncParsableCommand {
         // disk, a folder without permission) stops the command with exit 2 after the stored
         // run's result is already out; the JUnit and Markdown files name the report, so they
         // follow it.
-        var reporters: [any RunReporter] = []
-        if !outputs.printsToStandardOutput { reporters.append(json ? JSONReporter() as any RunReporter : TerminalReporter()) }
+        var reporters = outputs.printer(json: json)
         let reportStarted = StartTime()
         if !noReport {
             var report = HTMLReporter(folder: URL(fileURLWithPath: reports))
@@ -82,16 +82,9 @@ struct RunCommand: AsyncParsableCommand {
         reporters += outputs.reporters
         let evaluation = Evaluation(runner: SuiteRunner(suite: suite, options: options), store: store, reporters: reporters)
         let prepared = try await evaluation.prepare()
-        let result: RunResult
-        do {
-            result = try await evaluation.record(prepared)
-        } catch {
-            progress.finish()
-            throw error
-        }
+        let result = try await evaluation.record(prepared)
         progress.finish()
         var run = evaluation.reportable(result, prepared: prepared)
-        defer { progress.finish() }
         try evaluation.report(&run)
         progress.finish()
         if !json && !outputs.printsToStandardOutput {
@@ -122,6 +115,12 @@ struct PipelineOutputs: ParsableArguments {
 
     /// Whether one of them prints to standard output (which then carries nothing else).
     var printsToStandardOutput: Bool { junit == "-" || markdown == "-" }
+
+    /// What goes to standard output first: the table, or JSON with `--json`; nothing when one
+    /// of these files is printed there.
+    func printer(json: Bool) -> [any RunReporter] {
+        printsToStandardOutput ? [] : [json ? JSONReporter() : TerminalReporter()]
+    }
 
     var reporters: [any RunReporter] {
         (junit.map { [JUnitReporter(ReportDestination($0))] } ?? []) + (markdown.map { [MarkdownReporter(ReportDestination($0))] } ?? [])

@@ -104,13 +104,9 @@ public struct SignOff: Sendable, Hashable, Codable {
 public enum ReportHash {
     public static let signOffPage = "signoffs.html"
 
-    public static func of(folder: URL) throws -> String {
-        let files = try listing(folder)
-        return SHA256.hex(of: files.map { "\($0.sha256)  \($0.path)\n" }.joined())
-    }
-
-    /// Each counted file's relative path and sha256, sorted by path (bytewise, as `LC_ALL=C sort`).
-    public static func listing(_ folder: URL) throws -> [(path: String, sha256: String)] {
+    /// The lines the hash is over, `<sha256>  <path>\n` per counted file, sorted by path
+    /// (bytewise, as `LC_ALL=C sort`). Sign-offs keep it, so `verify` can name a changed file.
+    public static func listing(of folder: URL) throws -> String {
         let root = folder.standardizedFileURL.resolvingSymlinksInPath()
         guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else {
             throw InputError("\(DisplayPath.of(folder)): cannot read the report folder")
@@ -124,5 +120,18 @@ public enum ReportHash {
         }
         guard !files.isEmpty else { throw InputError("\(DisplayPath.of(folder)): the report folder is empty") }
         return files.sorted { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
+            .map { "\($0.1)  \($0.0)\n" }.joined()
+    }
+
+    /// The content hash of a `listing`.
+    public static func hash(ofListing listing: String) -> String { SHA256.hex(of: listing) }
+
+    /// A `listing`'s files: path → sha256.
+    public static func files(inListing listing: String) -> [String: String] {
+        var files: [String: String] = [:]
+        for line in listing.split(separator: "\n") where line.count > 66 {
+            files[String(line.dropFirst(66))] = String(line.prefix(64))
+        }
+        return files
     }
 }
