@@ -41,7 +41,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], exclude: ["Metrics/METRICS.md", "Scenarios/SCENARIOS.md"]),
         .target(name: "VigilStore", dependencies: [
-            "Vigil", .product(name: "GRDB", package: "GRDB.swift"),
+            "Vigil", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "CSV", package: "CSV.swift"),
         ], exclude: ["SCHEMA.md"]),
         .target(name: "VigilReport", dependencies: [
             "Vigil", "CCairo", .product(name: "Mustache", package: "swift-mustache"),

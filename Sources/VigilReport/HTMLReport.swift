@@ -25,6 +25,9 @@ public struct HTMLReport {
     /// The run's sign-offs, listed in `signoffs.html` (which the page shows in a frame, and
     /// which `vigil signoff` rewrites: the report's content hash leaves that file out).
     public var signOffs: [SignOff] = []
+    /// The suite's primary metric over its stored runs up to this one, drawn as `trend.png`
+    /// (nil for a run without a store).
+    public var trend: Trend?
 
     public init(result: RunResult, goldenSet: GoldenSet, galleryLimit: Int = HTMLReport.defaultGalleryLimit,
                 modelInputs: [ModelRole: ModelSpec.Input] = [:], progress: (@Sendable (Int, Int) -> Void)? = nil,
@@ -79,6 +82,15 @@ public struct HTMLReport {
         var context = context(sections: sections)
         if let robustness = result.robustness {
             context["robustness"] = try robustnessContext(robustness, folder: folder)
+        }
+        if let trend, !trend.runs.isEmpty {
+            let file = "trend.png"
+            try TrendChart(trend: trend).render(to: folder.appendingPathComponent(file))
+            context["trend"] = [
+                "chart": file, "metric": trend.metric.description,
+                "line": "Each scenario's \(trend.metric) over the last \(trend.runs.count) complete run\(trend.runs.count == 1 ? "" : "s") of suite "
+                    + "\(trend.suite) in the run store, up to this one (vigil trend --suite \(trend.suite) prints the numbers).",
+            ]
         }
         let html = try MustacheTemplate(string: Self.template).render(context)
         let index = folder.appendingPathComponent("index.html")
@@ -535,6 +547,11 @@ public struct HTMLReport {
     {{#table}}<tr><td>{{#scenario}}<a href="#{{anchor}}">{{scenario}}</a>{{/scenario}}</td><td>{{metric}}</td><td class="num">{{baseline}}</td><td class="num">{{candidate}}</td><td class="num">{{delta}}</td><td class="num">{{interval}}</td><td class="{{verdictClass}}">{{verdict}}</td></tr>
     {{/table}}
     </table>
+    {{#trend}}
+    <h2 id="trend">Trend</h2>
+    <p class="muted">{{line}}</p>
+    <p><img src="{{chart}}" alt="{{metric}} of each scenario over the suite's stored runs"></p>
+    {{/trend}}
     {{#robustness}}
     <h2 id="robustness">Robustness</h2>
     <p class="muted">Corruption errors (Hendrycks &amp; Dietterich) normalised by {{reference}}; mPC and rPC (Michaelis et al.) from {{metric}}. Definitions: METRICS.md.</p>

@@ -48,13 +48,18 @@ public enum SignOffPage {
 
 /// Writes the HTML report into `folder/<run id>/` and records its path (``Evaluation`` stores it).
 public struct HTMLReporter: RunReporter {
+    /// The folder holding a folder per run (`folder/<run-id>/index.html`), or with
+    /// `folderPerRun` false the report's own folder.
     public var folder: URL
+    public var folderPerRun: Bool
     public var galleryLimit: Int
     /// Called as gallery pictures are made, with (done, total), from any thread.
     public var progress: (@Sendable (Int, Int) -> Void)?
 
-    public init(folder: URL, galleryLimit: Int = HTMLReport.defaultGalleryLimit, progress: (@Sendable (Int, Int) -> Void)? = nil) {
+    public init(folder: URL, folderPerRun: Bool = true, galleryLimit: Int = HTMLReport.defaultGalleryLimit,
+                progress: (@Sendable (Int, Int) -> Void)? = nil) {
         self.folder = folder
+        self.folderPerRun = folderPerRun
         self.galleryLimit = galleryLimit
         self.progress = progress
     }
@@ -66,6 +71,7 @@ public struct HTMLReporter: RunReporter {
         var report = HTMLReport(result: run.result, goldenSet: goldenSet, galleryLimit: galleryLimit, modelInputs: run.modelInputs,
                                 progress: progress, keptImages: run.keptImages)
         report.signOffs = run.signOffs
-        run.reportPath = try report.write(to: folder.appendingPathComponent(run.result.id)).relativePath
+        report.trend = run.trend
+        run.reportPath = try report.write(to: folderPerRun ? folder.appendingPathComponent(run.result.id) : folder).relativePath
     }
 }

@@ -547,19 +547,20 @@ public final class RunStore: RunRecorder, @unchecked Sendable {
             let outcomes = try Self.classificationOutcomes(db, runID: runID, role: prefix)
                 .merging(try Self.detectionOutcomes(db, runID: runID, role: prefix)) { first, _ in first }
                 .mapValues(\.1)
-            // The spec path is only in the stored result; the run row has the model's identity.
-            var spec = ""
-            var footprint: ModelFootprint?
+            // The spec path, footprint and input section are only in the stored result; the run
+            // row has the model's identity.
+            var model = ModelInfo(name: run["\(prefix)_name"], spec: "", sha256: run["\(prefix)_sha256"],
+                                  identity: run["\(prefix)_identity"])
             if let json: String = run["result_json"],
                let result = try? JSONDecoder.vigil.decode(RunResult.self, from: Data(json.utf8)) {
-                let model = role == .baseline ? result.baseline : result.candidate
-                spec = model.spec
-                footprint = model.footprint
+                let stored = role == .baseline ? result.baseline : result.candidate
+                model.spec = stored.spec
+                model.footprint = stored.footprint
+                model.input = stored.input
             }
             return StoredBaseline(
                 runID: runID,
-                model: ModelInfo(name: run["\(prefix)_name"], spec: spec, sha256: run["\(prefix)_sha256"],
-                                 identity: run["\(prefix)_identity"], footprint: footprint),
+                model: model,
                 goldenSetIdentity: run["golden_set_identity"],
                 seed: UInt64(bitPattern: run["seed"]),
                 outcomes: outcomes,
@@ -637,6 +638,50 @@ public final class RunStore: RunRecorder, @unchecked Sendable {
         }
     }
 
+    /// `metric` (the anchor run's primary metric when nil) on each scenario of the suite named
+    /// `suite`, over its last `limit` complete runs up to and including `runID` (the suite's
+    /// newest complete run when nil), oldest first. The scenarios are the anchor run's.
+    public func trend(suite: String, through runID: String? = nil, metric: MetricKey? = nil,
+                      limit: Int = Trend.defaultRuns) throws -> Trend {
+        try read { db in
+            let anchor = try Row.fetchOne(db, sql: """
+                SELECT id, started_at FROM runs WHERE suite_name = ? AND status = 'complete' AND (? IS NULL OR id = ?)
+                ORDER BY started_at DESC, id DESC LIMIT 1
+                """, arguments: [suite, runID, runID])
+            guard let anchor else {
+                if let runID { throw InputError("\(self.path): run \(runID) is not a complete run of suite '\(suite)'") }
+                let suites = try String.fetchAll(db, sql: "SELECT DISTINCT suite_name FROM runs WHERE status = 'complete' ORDER BY suite_name")
+                throw InputError("\(self.path): no complete runs of suite '\(suite)'"
+                                 + (suites.isEmpty ? " (the store has no complete runs)" : " (suites with runs: \(suites.joined(separator: ", ")))"))
+            }
+            let anchorID: String = anchor["id"], anchorStart: String = anchor["started_at"]
+            guard let result = try self.result(db, runID: anchorID) else {
+                throw InputError("\(self.path): run \(anchorID) has no stored result")
+            }
+            let metric = metric ?? result.primaryMetric
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, started_at, passed, baseline_name, candidate_name FROM runs
+                WHERE suite_name = ? AND status = 'complete' AND (started_at < ? OR (started_at = ? AND id <= ?))
+                ORDER BY started_at DESC, id DESC LIMIT ?
+                """, arguments: [suite, anchorStart, anchorStart, anchorID, max(1, limit)])
+            let runs = try rows.reversed().map { row in
+                let id: String = row["id"]
+                var values: [String: Trend.Values] = [:]
+                for value in try Row.fetchAll(db, sql: """
+                    SELECT scenario, role, value FROM scenario_metrics WHERE run_id = ? AND metric = ? AND class = ?
+                    """, arguments: [id, metric.metric.rawValue, metric.className ?? ""]) {
+                    let scenario: String = value["scenario"], role: String = value["role"], number: Double? = value["value"]
+                    var pair = values[scenario] ?? Trend.Values(baseline: nil, candidate: nil)
+                    if role == ModelRole.baseline.rawValue { pair.baseline = number } else { pair.candidate = number }
+                    values[scenario] = pair
+                }
+                return Trend.Run(id: id, startedAt: row["started_at"], passed: row["passed"], baseline: row["baseline_name"],
+                                 candidate: row["candidate_name"], values: values)
+            }
+            return Trend(suite: suite, metric: metric, scenarios: result.scenarios.map(\.scenario.id), runs: runs)
+        }
+    }
+
     /// A stored run as reporters see it (`vigil show`): its result, sign-offs and report path.
     /// Runs that did not complete have no result, and are refused with their status and error.
     public func storedRun(_ runID: String) throws -> ReportedRun {
@@ -652,6 +697,32 @@ public final class RunStore: RunRecorder, @unchecked Sendable {
             return ReportedRun(result: result, signOffs: try Self.signOffs(db, runID: runID).map(\.record),
                                reportPath: row["report_path"], storePath: self.path)
         }
+    }
+
+    /// A complete run as its HTML report needs it from the store: `storedRun` with both models'
+    /// per-sample outcomes and the suite's trend through it. The golden set's images and the
+    /// detection matching come from the golden set (`GoldenSet.loadVerified(for:)`,
+    /// `RunResult.matchDetections(goldenSet:)`).
+    public func restoredRun(_ runID: String) throws -> ReportedRun {
+        var run = try storedRun(runID)
+        try read { db in
+            for role in ModelRole.allCases {
+                let stored = try Self.classificationOutcomes(db, runID: runID, role: role.rawValue)
+                    .merging(try Self.detectionOutcomes(db, runID: runID, role: role.rawValue)) { first, _ in first }
+                for (scenario, (_, outcomes)) in stored { run.result.outcomes[scenario, default: [:]][role] = outcomes }
+            }
+            // Results stored before they kept the suite's `params:` read back with the defaults;
+            // the outcomes' rows say which parameters the images were really made with.
+            let computations = try Self.scenarioComputations(db, runID: runID, role: ModelRole.candidate.rawValue)
+            for scenario in run.result.scenarios.map(\.scenario) {
+                if let stored = computations[scenario.id]?.parameters, stored != scenario.parameterKey {
+                    throw InputError("run \(runID) made scenario \(scenario.id) with the suite's parameters \(stored), which its stored result "
+                                     + "does not hold (it was stored by an older Vigil); its images cannot be drawn again")
+                }
+            }
+        }
+        run.trend = try trend(suite: run.result.suite.name, through: runID, metric: run.result.primaryMetric)
+        return run
     }
 
     /// A complete run's stored result (metrics and verdicts; outcomes are in the outcomes table).

@@ -84,7 +84,7 @@ struct RunCommand: AsyncParsableCommand {
         let prepared = try await evaluation.prepare()
         let result = try await evaluation.record(prepared)
         progress.finish()
-        var run = evaluation.reportable(result, prepared: prepared)
+        var run = try evaluation.reportable(result, prepared: prepared)
         try evaluation.report(&run)
         progress.finish()
         if !json && !outputs.printsToStandardOutput {

@@ -19,7 +19,7 @@ struct VigilCLI: AsyncParsableCommand {
             Exit status: 0 pass, 1 the gate failed, 2 the input or the command is wrong.
             """,
         version: VigilVersion.string,
-        subcommands: [RunCommand.self, ShowCommand.self, HistoryCommand.self, SignOffCommand.self, ScoreCommand.self, ModelCommand.self, GoldenCommand.self, CorruptCommand.self, ScenariosCommand.self])
+        subcommands: [RunCommand.self, ShowCommand.self, HistoryCommand.self, CompareCommand.self, TrendCommand.self, ReportCommand.self, ExportCommand.self, SignOffCommand.self, ScoreCommand.self, ModelCommand.self, GoldenCommand.self, CorruptCommand.self, ScenariosCommand.self])
 
     static func main() async {
         OpenCV.keepFreedMemoryForReuse()

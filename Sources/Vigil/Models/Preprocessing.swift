@@ -110,6 +110,11 @@ extension ModelSpec {
             self.antialias = antialias
         }
 
+        enum CodingKeys: String, CodingKey {
+            case width, height, layout, color, resize, anchor, interpolation, padValue = "pad_value", scale, mean, std,
+                 cropFraction = "crop_fraction", cropRounding = "crop_rounding", antialias
+        }
+
         public var channels: Int { color == .gray ? 1 : 3 }
 
         /// The fields that change the tensor, for identities. Options at their defaults are left

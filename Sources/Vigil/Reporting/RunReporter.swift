@@ -10,7 +10,12 @@ public struct ReportedRun: Sendable {
     /// golden set is not at hand).
     public var goldenSet: GoldenSet?
     /// Each model's `input:` section, so pictures can show what a model received.
-    public var modelInputs: [ModelRole: ModelSpec.Input]
+    public var modelInputs: [ModelRole: ModelSpec.Input] {
+        var inputs: [ModelRole: ModelSpec.Input] = [:]
+        inputs[.baseline] = result.baseline.input
+        inputs[.candidate] = result.candidate.input
+        return inputs
+    }
     /// Scenario images the run kept for the HTML report.
     public var keptImages: KeptScenarioImages?
     /// The run's sign-offs, oldest first.
@@ -19,17 +24,18 @@ public struct ReportedRun: Sendable {
     public var reportPath: String?
     /// The run store the run is recorded in (nil for a run without one).
     public var storePath: String?
+    /// The suite's primary metric over its stored runs up to this one (nil without a store).
+    public var trend: Trend?
 
-    public init(result: RunResult, goldenSet: GoldenSet? = nil, modelInputs: [ModelRole: ModelSpec.Input] = [:],
-                keptImages: KeptScenarioImages? = nil, signOffs: [SignOff] = [], reportPath: String? = nil,
-                storePath: String? = nil) {
+    public init(result: RunResult, goldenSet: GoldenSet? = nil, keptImages: KeptScenarioImages? = nil, signOffs: [SignOff] = [],
+                reportPath: String? = nil, storePath: String? = nil, trend: Trend? = nil) {
         self.result = result
         self.goldenSet = goldenSet
-        self.modelInputs = modelInputs
         self.keptImages = keptImages
         self.signOffs = signOffs
         self.reportPath = reportPath
         self.storePath = storePath
+        self.trend = trend
     }
 }
 

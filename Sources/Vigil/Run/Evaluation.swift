@@ -10,6 +10,9 @@ public protocol RunRecorder: OutcomeCache {
     func fail(runID: String, error: String) throws
     /// The HTML report of a complete run was written whole at `path`.
     func recordReport(runID: String, path: String) throws
+    /// `metric` on each scenario of `suite` over its last `limit` complete runs through `runID`
+    /// (see ``Trend``).
+    func trend(suite: String, through runID: String?, metric: MetricKey?, limit: Int) throws -> Trend
 }
 
 /// One run of a suite from start to finish, the same for the command line, `SuiteGate` and
@@ -49,19 +52,17 @@ public struct Evaluation: Sendable {
     public func run(prepared given: SuiteRunner.Prepared? = nil) async throws -> ReportedRun {
         let prepared: SuiteRunner.Prepared
         if let given { prepared = given } else { prepared = try await prepare() }
-        var reported = reportable(try await record(prepared), prepared: prepared)
+        var reported = try reportable(try await record(prepared), prepared: prepared)
         try report(&reported)
         return reported
     }
 
-    /// A just-finished run as the reporters get it: with its golden set, the models' input
-    /// sections and the scenario images the run kept.
-    public func reportable(_ result: RunResult, prepared: SuiteRunner.Prepared) -> ReportedRun {
-        var inputs: [ModelRole: ModelSpec.Input] = [:]
-        inputs[.baseline] = prepared.baselineBackend?.spec.input
-        inputs[.candidate] = prepared.candidateBackend.spec.input
-        return ReportedRun(result: result, goldenSet: prepared.goldenSet, modelInputs: inputs,
-                           keptImages: runner.options.keptImages, storePath: store?.path)
+    /// A just-finished run as the reporters get it: with its golden set, the scenario images the
+    /// run kept and, when it is stored, the suite's trend up to it.
+    public func reportable(_ result: RunResult, prepared: SuiteRunner.Prepared) throws -> ReportedRun {
+        ReportedRun(result: result, goldenSet: prepared.goldenSet, keptImages: runner.options.keptImages, storePath: store?.path,
+                    trend: try store?.trend(suite: result.suite.name, through: result.id, metric: result.primaryMetric,
+                                            limit: Trend.defaultRuns))
     }
 
     /// Begin → run → complete, or failed for anything that throws after begin.

@@ -15,13 +15,19 @@ public struct ModelInfo: Sendable, Hashable, Codable {
     public var identity: String
     /// File size and memory (nil in results stored before Vigil measured them).
     public var footprint: ModelFootprint?
+    /// The spec's `input:` section (resize, crop, normalisation), so a report rebuilt from the
+    /// store shows what the model received; nil for models without one and in results stored
+    /// before Vigil kept it.
+    public var input: ModelSpec.Input?
 
-    public init(name: String, spec: String, sha256: String, identity: String, footprint: ModelFootprint? = nil) {
+    public init(name: String, spec: String, sha256: String, identity: String, footprint: ModelFootprint? = nil,
+                input: ModelSpec.Input? = nil) {
         self.name = name
         self.spec = spec
         self.sha256 = sha256
         self.identity = identity
         self.footprint = footprint
+        self.input = input
     }
 }
 
@@ -271,6 +277,9 @@ public struct RunResult: Sendable, Codable {
     /// Detection runs: per scenario id, per role, how each image's detections and objects
     /// matched at the operating point (parallel to `outcomes`).
     public var detectionMatches: [String: [ModelRole: [ImageMatch]]] = [:]
+    /// The suite's `params:` (per transform, per parameter, one value per severity). Scenarios
+    /// encode as their ids, so a stored result applies these to its scenarios when it is read.
+    public var scenarioParameters: [String: [String: [Double]]] = [:]
 
     public var passed: Bool { scenarios.allSatisfy(\.passed) }
     public var verdicts: [ConditionVerdict] { scenarios.flatMap(\.verdicts) }
@@ -287,7 +296,8 @@ public struct RunResult: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case id, startedAt = "started_at", finishedAt = "finished_at", suite, goldenSet = "golden_set", seed,
              batchSize = "batch_size", baseline, candidate, environment, primaryMetric = "primary_metric",
-             reportedMetrics = "reported_metrics", scenarios, robustness, operatingPoint = "operating_point"
+             reportedMetrics = "reported_metrics", scenarios, robustness, operatingPoint = "operating_point",
+             scenarioParameters = "scenario_parameters"
         case passed
     }
 
@@ -331,6 +341,12 @@ public struct RunResult: Sendable, Codable {
         scenarios = try c.decode([ScenarioResult].self, forKey: .scenarios)
         robustness = try c.decodeIfPresent(RobustnessScores.self, forKey: .robustness)
         operatingPoint = try c.decodeIfPresent(OperatingPoint.self, forKey: .operatingPoint)
+        scenarioParameters = try c.decodeIfPresent([String: [String: [Double]]].self, forKey: .scenarioParameters) ?? [:]
+        if !scenarioParameters.isEmpty {
+            for index in scenarios.indices {
+                scenarios[index].scenario = try scenarios[index].scenario.overriding(scenarioParameters)
+            }
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -351,6 +367,7 @@ public struct RunResult: Sendable, Codable {
         try c.encode(scenarios, forKey: .scenarios)
         try c.encodeIfPresent(robustness, forKey: .robustness)
         try c.encodeIfPresent(operatingPoint, forKey: .operatingPoint)
+        if !scenarioParameters.isEmpty { try c.encode(scenarioParameters, forKey: .scenarioParameters) }
     }
 
     /// A JSON encoder configured the way Vigil writes results: sorted keys, ISO 8601 dates.

@@ -68,7 +68,7 @@ public struct SuiteRunner: Sendable {
 
     /// The manifest indices of each scenario's samples. A slice that selects nothing is an
     /// error that names the tag values the golden set does have.
-    static func sampleIndices(_ scenarios: [Scenario], _ goldenSet: GoldenSet, suitePath: String) throws -> [[Int]] {
+    public static func sampleIndices(_ scenarios: [Scenario], _ goldenSet: GoldenSet, suitePath: String) throws -> [[Int]] {
         try scenarios.map { scenario in
             let indices = goldenSet.samples.indices.filter { scenario.includes(tags: goldenSet.samples[$0].tags) }
             guard indices.isEmpty else { return indices }
@@ -131,7 +131,8 @@ public struct SuiteRunner: Sendable {
         }
         func info(_ backend: any InferenceBackend) -> ModelInfo {
             ModelInfo(name: backend.spec.name, spec: backend.spec.shownPath,
-                      sha256: backend.spec.sha256 ?? "", identity: backend.identity, footprint: backend.footprint)
+                      sha256: backend.spec.sha256 ?? "", identity: backend.identity, footprint: backend.footprint,
+                      input: backend.spec.input)
         }
         let candidate = try await backend(suite.candidate, .candidate)
         if let stored = options.storedBaseline {
@@ -146,7 +147,7 @@ public struct SuiteRunner: Sendable {
     /// Runs the suite. Pass the result of `prepare()` when it was already called (for example to
     /// record the run as started only once its inputs are known to be valid).
     public func run(prepared given: Prepared? = nil, cache: (any OutcomeCache)? = nil) async throws -> RunResult {
-        let started = Date()
+        let started = JSONConvention.storable(Date())
         let prepared: Prepared
         if let given { prepared = given } else { prepared = try await prepare() }
         let goldenSet = prepared.goldenSet
@@ -220,7 +221,7 @@ public struct SuiteRunner: Sendable {
         }
         let robustnessMetric = Self.robustnessMetric(task: goldenSet.task, primary: suite.primaryMetric)
         var result = RunResult(
-            id: options.runID, startedAt: started, finishedAt: Date(),
+            id: options.runID, startedAt: started, finishedAt: JSONConvention.storable(Date()),
             suite: SuiteInfo(suite), goldenSet: GoldenSetInfo(goldenSet),
             seed: suite.seed, batchSize: suite.batchSize,
             baseline: prepared.baselineInfo, candidate: prepared.candidateInfo,
@@ -230,6 +231,7 @@ public struct SuiteRunner: Sendable {
             primaryMetric: suite.primaryMetric, reportedMetrics: suite.reportedMetrics,
             scenarios: scenarioResults, operatingPoint: suite.operatingPoint, outcomes: outcomes)
         result.detectionMatches = matches
+        result.scenarioParameters = suite.parameters
         result.robustness = RobustnessScores.compute(
             scenarioResults.map { .init(scenario: $0.scenario, baseline: $0.baseline.value(robustnessMetric), candidate: $0.candidate.value(robustnessMetric)) },
             metric: robustnessMetric, reference: suite.robustnessReference)
