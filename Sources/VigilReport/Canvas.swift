@@ -158,3 +158,33 @@ final class Canvas {
                       stride: Int(cairo_image_surface_get_stride(surface)), to: url)
     }
 }
+
+extension Canvas {
+    /// The key every chart of the two models uses, at height `y`: baseline blue with squares,
+    /// candidate vermillion, dashed, with triangles (Okabe–Ito colours; shapes and dashes keep
+    /// them apart in grey print too).
+    func modelKey(y: Double) {
+        line(from: (10, y), to: (34, y), .blue, width: 2)
+        fill(x: 19, y: y - 3, width: 6, height: 6, .blue)
+        text("baseline", x: 40, y: y + 4, size: 11)
+        line(from: (110, y), to: (134, y), .vermillion, width: 2, dashed: true)
+        triangle((122, y - 4), (118, y + 3), (126, y + 3), .vermillion)
+        text("candidate", x: 140, y: y + 4, size: 11)
+    }
+
+    /// One model's series in the key's style; a nil point breaks the line rather than bridging
+    /// a value that is not there.
+    func modelSeries(_ points: [(Double, Double)?], _ role: ModelRole) {
+        let (colour, dashed) = role == .baseline ? (Colour.blue, false) : (Colour.vermillion, true)
+        for (a, b) in zip(points, points.dropFirst()) {
+            if let a, let b { line(from: a, to: b, colour, width: 1.8, dashed: dashed) }
+        }
+        for point in points.compactMap({ $0 }) {
+            if dashed {
+                triangle((point.0, point.1 - 4), (point.0 - 4, point.1 + 3), (point.0 + 4, point.1 + 3), colour)
+            } else {
+                fill(x: point.0 - 3, y: point.1 - 3, width: 6, height: 6, colour)
+            }
+        }
+    }
+}

@@ -26,12 +26,7 @@ public struct SeverityCurves {
         let rows = max(1, (curves.count + columns - 1) / columns)
         let canvas = Canvas(width: max(columns * Self.panel.width, 420) + 16, height: Self.header + rows * Self.panel.height + 8)
         canvas.text(title, x: 8, y: 22, size: 15, bold: true)
-        canvas.line(from: (10, 40), to: (34, 40), .blue, width: 2)
-        canvas.fill(x: 19, y: 37, width: 6, height: 6, .blue)
-        canvas.text("baseline", x: 40, y: 44, size: 11)
-        canvas.line(from: (110, 40), to: (134, 40), .vermillion, width: 2, dashed: true)
-        canvas.triangle((122, 36), (118, 43), (126, 43), .vermillion)
-        canvas.text("candidate", x: 140, y: 44, size: 11)
+        canvas.modelKey(y: 40)
         if clean != nil { canvas.text("thin lines: clean", x: 230, y: 44, size: 11, .grey) }
         for (index, curve) in curves.enumerated() {
             drawPanel(curve, on: canvas, x: 8 + Double((index % columns) * Self.panel.width),
@@ -64,16 +59,8 @@ public struct SeverityCurves {
         canvas.text("severity", x: left + width / 2, y: top + height + 24, size: 8, .grey, align: .centre)
         if let b = clean?.baseline { canvas.line(from: (left, py(b)), to: (left + width, py(b)), .blue, width: 0.6) }
         if let c = clean?.candidate { canvas.line(from: (left, py(c)), to: (left + width, py(c)), .vermillion, width: 0.6, dashed: true) }
-        for (series, colour, dashed) in [(curve.baseline, Colour.blue, false), (curve.candidate, Colour.vermillion, true)] {
-            let points = zip(curve.severities, series).compactMap { s, v in v.map { (px(s), py($0)) } }
-            for (a, b) in zip(points, points.dropFirst()) { canvas.line(from: a, to: b, colour, width: 1.8, dashed: dashed) }
-            for point in points {
-                if dashed {
-                    canvas.triangle((point.0, point.1 - 4), (point.0 - 4, point.1 + 3), (point.0 + 4, point.1 + 3), colour)
-                } else {
-                    canvas.fill(x: point.0 - 3, y: point.1 - 3, width: 6, height: 6, colour)
-                }
-            }
+        for (series, role) in [(curve.baseline, ModelRole.baseline), (curve.candidate, .candidate)] {
+            canvas.modelSeries(zip(curve.severities, series).map { s, v in v.map { (px(s), py($0)) } }, role)
         }
     }
 }

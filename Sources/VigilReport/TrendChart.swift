@@ -24,12 +24,7 @@ public struct TrendChart {
         let canvas = Canvas(width: max(columns * Self.panel.width, 520) + 16, height: Self.header + rows * Self.panel.height + 8)
         canvas.text("\(trend.metric) over the last \(trend.runs.count) stored run\(trend.runs.count == 1 ? "" : "s") of suite \(trend.suite)",
                     x: 8, y: 22, size: 15, bold: true)
-        canvas.line(from: (10, 40), to: (34, 40), .blue, width: 2)
-        canvas.fill(x: 19, y: 37, width: 6, height: 6, .blue)
-        canvas.text("baseline", x: 40, y: 44, size: 11)
-        canvas.line(from: (110, 40), to: (134, 40), .vermillion, width: 2, dashed: true)
-        canvas.triangle((122, 36), (118, 43), (126, 43), .vermillion)
-        canvas.text("candidate", x: 140, y: 44, size: 11)
+        canvas.modelKey(y: 40)
         if let first = trend.runs.first, let last = trend.runs.last {
             canvas.text("runs oldest to newest: \(first.id) … \(last.id) (this run, shaded)", x: 8, y: 62, size: 10, .grey)
         }
@@ -72,20 +67,7 @@ public struct TrendChart {
             canvas.text("no values", x: left + width / 2, y: top + height / 2, size: 10, .grey, align: .centre)
             return
         }
-        for (colour, dashed, value) in [(Colour.blue, false, { (v: Trend.Values?) in v?.baseline }),
-                                        (Colour.vermillion, true, { (v: Trend.Values?) in v?.candidate })] {
-            let points = series.enumerated().map { index, pair in value(pair).map { (px(index), py($0)) } }
-            // A run without the value breaks the line rather than bridging it.
-            for (a, b) in zip(points, points.dropFirst()) {
-                if let a, let b { canvas.line(from: a, to: b, colour, width: 1.8, dashed: dashed) }
-            }
-            for point in points.compactMap({ $0 }) {
-                if dashed {
-                    canvas.triangle((point.0, point.1 - 4), (point.0 - 4, point.1 + 3), (point.0 + 4, point.1 + 3), colour)
-                } else {
-                    canvas.fill(x: point.0 - 3, y: point.1 - 3, width: 6, height: 6, colour)
-                }
-            }
-        }
+        canvas.modelSeries(series.enumerated().map { index, pair in pair?.baseline.map { (px(index), py($0)) } }, .baseline)
+        canvas.modelSeries(series.enumerated().map { index, pair in pair?.candidate.map { (px(index), py($0)) } }, .candidate)
     }
 }
