@@ -7,7 +7,7 @@ struct ScoreCommand: ParsableCommand {
         commandName: "score",
         abstract: "Compute metrics from label and prediction files (models run elsewhere).",
         discussion: "Definitions: Sources/Vigil/Metrics/METRICS.md. Exit status: 0 done, 2 the input or the command is wrong.",
-        subcommands: [Classification.self, Detection.self, Compare.self])
+        subcommands: [Classification.self, Detection.self, Segmentation.self, OCR.self, Compare.self])
 
     struct BootstrapOptions: ParsableArguments {
         @Option(help: "Bootstrap replicates for confidence intervals, 0...1000000 (0 turns them off).")
@@ -104,6 +104,64 @@ struct ScoreCommand: ParsableCommand {
                                         iou: iou, scoreThreshold: scoreThreshold, bootstrap: $0)
             }
             print(json ? try Output.json(score) : ScoreReport.detection(score))
+        }
+    }
+
+    struct Segmentation: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Semantic segmentation metrics (mIoU, mean Dice, pixel accuracy, fwIoU) from mask folders.",
+            discussion: """
+                GT and PREDICTIONS are folders of 8-bit single-channel PNG masks whose pixel values \
+                are class indices, matched by their paths inside the folders (a missing prediction \
+                is an error). Pixels whose truth is the ignore index are left out. Definitions: \
+                mmsegmentation's IoUMetric and Cityscapes (see METRICS.md).
+
+                Example: vigil score segmentation --gt val/labels --predictions out/masks --num-classes 19 --json
+                """)
+
+        @Option(help: "Folder of truth masks.") var gt: String
+        @Option(help: "Folder of predicted masks (same relative paths).") var predictions: String
+        @Option(help: "Classes, 1...256 (default: one more than the largest index in the masks).") var numClasses: Int?
+        @Option(help: "The truth value of pixels left out, 0...255.") var ignoreIndex = 255
+        @OptionGroup var bootstrap: BootstrapOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            if let numClasses, !(1...256).contains(numClasses) { throw ValidationError(Limits.refusal("--num-classes", numClasses, 1...256)) }
+            guard (0...255).contains(ignoreIndex) else { throw ValidationError(Limits.refusal("--ignore-index", ignoreIndex, 0...255)) }
+        }
+
+        func run() throws {
+            let (classes, images) = try SegmentationFiles.load(truth: URL(fileURLWithPath: gt), predictions: URL(fileURLWithPath: predictions),
+                                                               truthPath: gt, predictionsPath: predictions, classes: numClasses,
+                                                               ignoreIndex: ignoreIndex)
+            let score = bootstrap.timed { SemanticSegmentation.score(images, classes: classes, bootstrap: $0) }
+            print(json ? try Output.json(score) : score.text)
+        }
+    }
+
+    struct OCR: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ocr",
+            abstract: "Text recognition metrics (CER, WER, exact match) with jiwer's definitions.",
+            discussion: """
+                LABELS.jsonl and PREDS.jsonl lines: {"id": "s1", "text": "…"} (UTF-8); ids must match \
+                one to one. Corpus-level CER and WER with jiwer's default transforms (stripped text, \
+                code points; runs of whitespace collapsed, words split on spaces); see METRICS.md.
+
+                Example: vigil score ocr --labels lines.jsonl --predictions read.jsonl --json
+                """)
+
+        @Option(help: "Transcripts, JSON Lines.") var labels: String
+        @Option(help: "Recognised texts, JSON Lines.") var predictions: String
+        @OptionGroup var bootstrap: BootstrapOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let samples = try TextRecognitionFiles.load(labels: URL(fileURLWithPath: labels), predictions: URL(fileURLWithPath: predictions),
+                                                        labelsPath: labels, predictionsPath: predictions)
+            let score = bootstrap.timed { TextRecognition.score(samples, bootstrap: $0) }
+            print(json ? try Output.json(score) : score.text)
         }
     }
 
