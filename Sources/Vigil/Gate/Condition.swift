@@ -211,6 +211,13 @@ public enum Gate {
 /// Number formatting shared by verdicts and reporters: shares as percentages with two decimals
 /// and their differences in percentage points; other metrics in their own units.
 public enum Formatting {
+    /// A share as a percentage with two decimals, and its interval when there is one:
+    /// "51.42% [50.12% … 52.55%]"; "—" when undefined.
+    public static func percent(_ value: Double?, interval: Interval? = nil) -> String {
+        func shown(_ value: Double?) -> String { value.map { String(format: "%.2f%%", $0 * 100) } ?? "—" }
+        return shown(value) + (interval.map { " [\(shown($0.lower)) … \(shown($0.upper))]" } ?? "")
+    }
+
     public static func value(_ value: Double?, _ metric: Metric) -> String {
         guard let value else { return "—" }
         if metric.isShare { return String(format: "%.2f%%", value * 100) }

@@ -167,15 +167,7 @@ public enum TextRecognition {
     static func headlineValues(_ m: Metrics) -> [Double?] { [m.cer, m.wer, m.exactMatch] }
 
     public static func score(_ samples: [SampleScore], bootstrap: Bootstrap?) -> Score {
-        var intervals: [String: Interval] = [:]
-        if let bootstrap {
-            let replicates = bootstrap.run(samples: samples.count) { weights in
-                headlineValues(metrics(samples, weights: weights))
-            }
-            for (index, name) in headline.enumerated() {
-                intervals[name] = bootstrap.interval(replicates.map { $0[index] })
-            }
-        }
+        let intervals = bootstrap?.intervals(headline, samples: samples.count) { weights in headlineValues(metrics(samples, weights: weights)) } ?? [:]
         return Score(metrics: metrics(samples), intervals: intervals, samples: samples)
     }
 
@@ -210,10 +202,7 @@ extension TextRecognition.Score {
     /// The text `vigil score ocr` prints: the metrics with their intervals, then the samples
     /// with the most character edits.
     public var text: String {
-        func percent(_ value: Double?) -> String { value.map { String(format: "%.2f%%", $0 * 100) } ?? "—" }
-        func shown(_ name: String, _ value: Double?) -> String {
-            percent(value) + (intervals[name].map { " [\(percent($0.lower)) … \(percent($0.upper))]" } ?? "")
-        }
+        func shown(_ name: String, _ value: Double?) -> String { Formatting.percent(value, interval: intervals[name]) }
         let m = metrics
         var lines = ["\(m.n) text lines, \(m.referenceCharacters) reference characters, \(m.referenceWords) reference words"
                      + (intervals.isEmpty ? "" : " · \(Int((intervals.values.first?.level ?? 0.95) * 100))% bootstrap intervals")]

@@ -152,15 +152,7 @@ public enum SemanticSegmentation {
     static func headlineValues(_ m: Metrics) -> [Double?] { [m.miou, m.meanDice, m.pixelAccuracy, m.fwIoU] }
 
     public static func score(_ images: [ImageCounts], classes: Int, bootstrap: Bootstrap?) -> Score {
-        var intervals: [String: Interval] = [:]
-        if let bootstrap {
-            let replicates = bootstrap.run(samples: images.count) { weights in
-                headlineValues(metrics(images, classes: classes, weights: weights))
-            }
-            for (index, name) in headline.enumerated() {
-                intervals[name] = bootstrap.interval(replicates.map { $0[index] })
-            }
-        }
+        let intervals = bootstrap?.intervals(headline, samples: images.count) { weights in headlineValues(metrics(images, classes: classes, weights: weights)) } ?? [:]
         return Score(metrics: metrics(images, classes: classes), intervals: intervals)
     }
 }
@@ -169,10 +161,7 @@ extension SemanticSegmentation.Score {
     /// The text `vigil score segmentation` prints: the metrics with their intervals, then one
     /// row per class.
     public var text: String {
-        func percent(_ value: Double?) -> String { value.map { String(format: "%.2f%%", $0 * 100) } ?? "—" }
-        func shown(_ name: String, _ value: Double?) -> String {
-            percent(value) + (intervals[name].map { " [\(percent($0.lower)) … \(percent($0.upper))]" } ?? "")
-        }
+        func shown(_ name: String, _ value: Double?) -> String { Formatting.percent(value, interval: intervals[name]) }
         let m = metrics
         let present = m.perClass.filter { $0.iou != nil }.count
         var lines = ["\(m.n) images, \(m.perClass.count) classes (\(present) in truth or prediction, which the means average)"
@@ -183,7 +172,7 @@ extension SemanticSegmentation.Score {
         ])
         lines.append("")
         lines += TerminalReport.layout([["class", "IoU", "Dice", "truth pixels"]]
-            + m.perClass.map { ["\($0.classIndex)", percent($0.iou), percent($0.dice), "\($0.support)"] }, rightAligned: [1, 2, 3])
+            + m.perClass.map { ["\($0.classIndex)", Formatting.percent($0.iou), Formatting.percent($0.dice), "\($0.support)"] }, rightAligned: [1, 2, 3])
         return lines.joined(separator: "\n")
     }
 }

@@ -112,6 +112,17 @@ public struct Bootstrap: Sendable {
         return results.values
     }
 
+    /// Percentile intervals of named statistics (`statistics` returns one value per name for a
+    /// replicate's weights) over `n` resampled samples.
+    public func intervals(_ names: [String], samples n: Int, _ statistics: @Sendable ([Int]) -> [Double?]) -> [String: Interval] {
+        let replicates = run(samples: n, statistics)
+        var result: [String: Interval] = [:]
+        for (index, name) in names.enumerated() {
+            result[name] = interval(replicates.map { $0[index] })
+        }
+        return result
+    }
+
     /// The percentile interval of one statistic's replicate values (numpy's linear percentiles
     /// at (1 − level)/2 and (1 + level)/2); nil when no replicate defined it.
     public func interval(_ values: [Double?]) -> Interval? {
