@@ -58,7 +58,7 @@ let package = Package(
         // Helpers shared by the test targets (paths, temporary folders, exact JSON fixtures).
         .target(name: "VigilTestSupport", dependencies: ["Vigil"], path: "Tests/VigilTestSupport"),
         .testTarget(name: "VigilTests", dependencies: ["Vigil", "CVBridge", "VigilTestSupport", "VigilFuzzing"], exclude: ["Fixtures"]),
-        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilReportTests", dependencies: ["VigilReport", "VigilTestSupport"]),
         .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting", "VigilStore"]),
         .testTarget(name: "vigilTests", dependencies: ["vigil", "Vigil", "VigilTestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Yams", package: "Yams")]),
