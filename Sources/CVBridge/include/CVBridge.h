@@ -179,6 +179,15 @@ cvb_image *cvb_preprocess_view(const cvb_image *image, const cvb_preprocess *spe
 int cvb_preprocess_mapping(int image_width, int image_height, const cvb_preprocess *spec, double *scale_x,
                            double *scale_y, double *offset_x, double *offset_y);
 
+// A semantic segmentation output (classes score maps of map_width x map_height, planar) as one
+// class index per image pixel: each map resized (bilinear) to the network input, the rectangle
+// (left, top, placed_width, placed_height) where preprocessing put the image cut out and resized
+// to image_width x image_height, then the argmax per pixel; with one class, score > threshold.
+// out holds image_width * image_height bytes. 0 on success.
+int cvb_segmentation_decode(const float *scores, int classes, int map_width, int map_height, int input_width,
+                            int input_height, int left, int top, int placed_width, int placed_height, int image_width,
+                            int image_height, double threshold, uint8_t *out, cvb_error *error);
+
 // MARK: - DNN
 
 typedef struct cvb_net cvb_net;
