@@ -220,22 +220,20 @@ public enum Formatting {
 
     public static func value(_ value: Double?, _ metric: Metric) -> String {
         guard let value else { return "—" }
-        if metric.isShare { return String(format: "%.2f%%", value * 100) }
-        switch metric {
-        case .latencyP50, .latencyP95: return String(format: "%.3f ms", value)
-        case .throughput: return String(format: "%.0f/s", value)
-        case .modelSizeMB, .modelMemoryMB: return String(format: abs(value) < 10 ? "%.2f MB" : "%.1f MB", value)
-        default: return String(format: "%.4f", value)
-        }
+        return metric.isShare ? String(format: "%.2f%%", value * 100) : inUnit(value, metric.unit)
     }
 
     public static func delta(_ value: Double, _ metric: Metric) -> String {
-        if metric.isShare { return String(format: "%.2f pp", value * 100) }
-        switch metric {
-        case .latencyP50, .latencyP95: return String(format: "%.3f ms", value)
-        case .throughput: return String(format: "%.0f/s", value)
-        case .modelSizeMB, .modelMemoryMB: return String(format: abs(value) < 10 ? "%.2f MB" : "%.1f MB", value)
-        default: return String(format: "%.4f", value)
+        metric.isShare ? String(format: "%.2f pp", value * 100) : inUnit(value, metric.unit)
+    }
+
+    /// A value or difference of a metric that is not a share, in its unit.
+    static func inUnit(_ value: Double, _ unit: Metric.Unit) -> String {
+        switch unit {
+        case .milliseconds: String(format: "%.3f ms", value)
+        case .perSecond: String(format: "%.0f/s", value)
+        case .megabytes: String(format: abs(value) < 10 ? "%.2f MB" : "%.1f MB", value)
+        case .share, .number: String(format: "%.4f", value)
         }
     }
 

@@ -280,7 +280,7 @@ public struct Suite: Sendable {
         let significance = try level("significance", allowedWith: .maxRegression)
         let confidence = try level("confidence", allowedWith: .ciMaxRegression)
         if significance != nil || rule == .ciMaxRegression {
-            let resampleable = task.map { metric.metric.isResampleable(for: $0) } ?? metric.metric.isResampleable
+            let resampleable = metric.metric.isResampleable(for: task ?? .classification)
             if !resampleable {
                 throw try entry.required("metric").error("'\(metric)' cannot be bootstrapped (rank-based, per-class AP or latency), so it cannot be judged with significance or intervals")
             }

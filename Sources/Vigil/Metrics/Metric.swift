@@ -11,106 +11,107 @@
 /// - `latency_p50_ms`, `latency_p95_ms`, `throughput_ips` (per-image inference latency);
 /// - `model_size_mb`, `model_memory_mb` (the model's file, and weights plus intermediate blobs
 ///   at the spec's input size; the same in every scenario; both tasks).
-public enum Metric: String, Sendable, Codable, CaseIterable {
-    case accuracy
-    case top5Accuracy = "top5_accuracy"
-    case macroPrecision = "macro_precision"
-    case macroRecall = "macro_recall"
-    case macroF1 = "macro_f1"
-    case weightedF1 = "weighted_f1"
-    case precision, recall, f1, fpr, fnr
-    case rocAUC = "roc_auc"
-    case averagePrecision = "average_precision"
-    case ece, mce, rmsce
-    case adaptiveECE = "adaptive_ece"
-    case classwiseECE = "classwise_ece"
-    case brier, nll
-    case latencyP50 = "latency_p50_ms"
-    case latencyP95 = "latency_p95_ms"
-    case throughput = "throughput_ips"
-    case modelSizeMB = "model_size_mb"
-    case modelMemoryMB = "model_memory_mb"
-    // Detection (COCO): mean AP over categories at IoU .50:.95, .50, .75; AR with 100
-    // detections; per category AP, AP50 and the image-level false positive rate; false
-    // positives per image at the operating point. Detection also uses precision, recall and
-    // fnr per class (at the operating point) and the latency metrics.
-    case map, map50, map75, ar100
-    case ap, ap50
-    case imageFPR = "image_fpr"
-    case fpPerImage = "fp_per_image"
-
-    /// Properties of the model rather than of its outputs: the same in every scenario.
-    public var isModelProperty: Bool { self == .modelSizeMB || self == .modelMemoryMB }
-
-    /// Metrics that need a `class:`.
-    public var isPerClass: Bool {
-        switch self {
-        case .precision, .recall, .f1, .fpr, .fnr, .rocAUC, .averagePrecision, .ap, .ap50, .imageFPR: true
-        default: false
-        }
-    }
-
-    /// Metrics of object detection only.
-    public var isDetection: Bool {
-        switch self {
-        case .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR, .fpPerImage: true
-        default: false
-        }
-    }
-
-    /// Whether the metric is defined for golden sets of `task`.
-    public func applies(to task: VisionTask) -> Bool {
-        switch task {
-        case .detection:
-            switch self {
-            case .precision, .recall, .fnr, .latencyP50, .latencyP95, .throughput, .modelSizeMB, .modelMemoryMB: true
-            default: isDetection
-            }
-        case .classification: !isDetection
-        }
-    }
-
-    /// Whether a paired bootstrap can resample it for golden sets of `task`: for
-    /// classification from per-sample counts and sums (not the rank-based metrics or latency),
-    /// for detection mAP and mAP50 from weighted precision–recall curves and the operating-point
-    /// metrics from per-image counts.
-    public func isResampleable(for task: VisionTask) -> Bool {
-        switch task {
-        case .classification: return isResampleable
-        case .detection:
-            switch self {
-            case .map, .map50, .precision, .recall, .fnr, .imageFPR, .fpPerImage: return true
-            default: return false
-            }
-        }
-    }
-
+public struct Metric: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The name in suites, tables, JSON and the store (`accuracy`, `latency_p95_ms`).
+    public let rawValue: String
+    /// Whether it is computed per class and needs a `class:`.
+    public let isPerClass: Bool
     /// Whether a larger value is an improvement; decides the sign of a regression.
-    public var higherIsBetter: Bool {
-        switch self {
-        case .accuracy, .top5Accuracy, .macroPrecision, .macroRecall, .macroF1, .weightedF1, .precision, .recall, .f1,
-             .rocAUC, .averagePrecision, .throughput, .map, .map50, .map75, .ar100, .ap, .ap50: true
-        case .fpr, .fnr, .ece, .mce, .rmsce, .adaptiveECE, .classwiseECE, .brier, .nll, .latencyP50, .latencyP95,
-             .imageFPR, .fpPerImage, .modelSizeMB, .modelMemoryMB: false
-        }
+    public let higherIsBetter: Bool
+    public let unit: Unit
+    /// Properties of the model rather than of its outputs: the same in every scenario.
+    public let isModelProperty: Bool
+
+    /// How values are shown: shares as percentages (deltas in percentage points), the others in
+    /// their units.
+    public enum Unit: String, Sendable {
+        case share, milliseconds, perSecond, megabytes, number
+    }
+
+    public init(_ name: String, perClass: Bool = false, higherIsBetter: Bool, unit: Unit, modelProperty: Bool = false) {
+        rawValue = name
+        isPerClass = perClass
+        self.higherIsBetter = higherIsBetter
+        self.unit = unit
+        isModelProperty = modelProperty
     }
 
     /// Shares in [0, 1], shown as percentages, whose deltas are in percentage points.
-    public var isShare: Bool {
-        switch self {
-        case .accuracy, .top5Accuracy, .macroPrecision, .macroRecall, .macroF1, .weightedF1, .precision, .recall, .f1,
-             .fpr, .fnr, .rocAUC, .averagePrecision, .ece, .mce, .rmsce, .adaptiveECE, .classwiseECE,
-             .map, .map50, .map75, .ar100, .ap, .ap50, .imageFPR: true
-        case .brier, .nll, .latencyP50, .latencyP95, .throughput, .fpPerImage, .modelSizeMB, .modelMemoryMB: false
-        }
+    public var isShare: Bool { unit == .share }
+
+    public var description: String { rawValue }
+
+    /// Metrics are the same metric when their names are.
+    public static func == (a: Metric, b: Metric) -> Bool { a.rawValue == b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+
+    /// The metric named `rawValue` in any task's catalogue.
+    public init?(rawValue: String) {
+        guard let known = Metric.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = known
     }
 
-    /// Whether the classification bootstrap can resample it (computed from per-sample counts and
-    /// sums; the rank-based metrics, latency and detection metrics are not).
-    public var isResampleable: Bool {
-        switch self {
-        case .rocAUC, .averagePrecision, .adaptiveECE, .latencyP50, .latencyP95, .throughput, .modelSizeMB, .modelMemoryMB: false
-        default: !isDetection
+    /// Every task's metrics, each once, in catalogue order (the order of tables and sorting).
+    public static let allCases: [Metric] = MetricCatalogue.all.reduce(into: []) { all, catalogue in
+        for metric in catalogue.metrics where !all.contains(metric) { all.append(metric) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let metric = Metric(rawValue: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown metric '\(name)'"))
+        }
+        self = metric
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    /// Whether the metric is defined for golden sets of `task`.
+    public func applies(to task: VisionTask) -> Bool { MetricCatalogue.of(task).metrics.contains(self) }
+
+    /// Whether a paired bootstrap can resample it for golden sets of `task` (see each task's
+    /// catalogue).
+    public func isResampleable(for task: VisionTask) -> Bool { MetricCatalogue.of(task).resampleable.contains(self) }
+
+    // Metrics of more than one task.
+    public static let precision = Metric("precision", perClass: true, higherIsBetter: true, unit: .share)
+    public static let recall = Metric("recall", perClass: true, higherIsBetter: true, unit: .share)
+    public static let fnr = Metric("fnr", perClass: true, higherIsBetter: false, unit: .share)
+    public static let latencyP50 = Metric("latency_p50_ms", higherIsBetter: false, unit: .milliseconds)
+    public static let latencyP95 = Metric("latency_p95_ms", higherIsBetter: false, unit: .milliseconds)
+    public static let throughput = Metric("throughput_ips", higherIsBetter: true, unit: .perSecond)
+    public static let modelSizeMB = Metric("model_size_mb", higherIsBetter: false, unit: .megabytes, modelProperty: true)
+    public static let modelMemoryMB = Metric("model_memory_mb", higherIsBetter: false, unit: .megabytes, modelProperty: true)
+}
+
+/// A task's metrics: what suites of golden sets of that task can name, and which of them a
+/// paired bootstrap can resample. Each task declares its own, beside its scoring
+/// (`MetricCatalogue.classification` in Metrics/ClassificationCatalogue.swift,
+/// `.detection` in Detection/DetectionCatalogue.swift).
+public struct MetricCatalogue: Sendable {
+    public let task: VisionTask
+    /// In the order tables show them.
+    public let metrics: [Metric]
+    public let resampleable: Set<Metric>
+
+    public init(task: VisionTask, metrics: [Metric], resampleable: Set<Metric>) {
+        precondition(resampleable.isSubset(of: Set(metrics)), "a resampleable metric is one of the catalogue's")
+        self.task = task
+        self.metrics = metrics
+        self.resampleable = resampleable
+    }
+
+    /// The catalogues of every task, in the order their metrics are listed.
+    static let all: [MetricCatalogue] = VisionTask.allCases.map(of)
+
+    /// The catalogue of `task`.
+    public static func of(_ task: VisionTask) -> MetricCatalogue {
+        switch task {
+        case .classification: classification
+        case .detection: detection
         }
     }
 }

@@ -91,7 +91,7 @@ extension ClassificationAccumulator {
     }
 
     static func checkResampleable(_ keys: [MetricKey]) throws {
-        for key in keys where !key.metric.isResampleable {
+        for key in keys where !key.metric.isResampleable(for: .classification) {
             throw InputError("\(key) cannot be bootstrapped (it is rank-based or a latency); choose another metric")
         }
     }
