@@ -124,7 +124,7 @@ public struct RunEnvironment: Sendable, Hashable, Codable {
 
 /// The metrics of one model on one scenario: classification or detection, by the golden
 /// set's task. Encodes as the metrics themselves (the JSON shape of each task's metrics).
-public enum ScenarioMetrics: Sendable, Hashable, Codable {
+public enum ScenarioMetrics: Sendable, Hashable, Encodable {
     case classification(ClassificationMetrics)
     case detection(DetectionMetrics)
 
@@ -176,11 +176,12 @@ public enum ScenarioMetrics: Sendable, Hashable, Codable {
         }
     }
 
-    enum Probe: String, CodingKey { case map }
-
-    public init(from decoder: any Decoder) throws {
-        let probe = try decoder.container(keyedBy: Probe.self)
-        self = probe.contains(.map) ? .detection(try DetectionMetrics(from: decoder)) : .classification(try ClassificationMetrics(from: decoder))
+    /// Decodes the metrics of a golden set of `task` (the run's, which the JSON around them says).
+    public init(from decoder: any Decoder, task: VisionTask) throws {
+        switch task {
+        case .classification: self = .classification(try ClassificationMetrics(from: decoder))
+        case .detection: self = .detection(try DetectionMetrics(from: decoder))
+        }
     }
 }
 
@@ -215,7 +216,7 @@ public enum ScenarioOutcomes: Sendable, Hashable {
 }
 
 /// Baseline and candidate on one scenario, and the gate's verdicts there.
-public struct ScenarioResult: Sendable, Hashable, Codable {
+public struct ScenarioResult: Sendable, Hashable, Encodable {
     public var scenario: Scenario
     public var baseline: ScenarioMetrics
     public var candidate: ScenarioMetrics
@@ -233,6 +234,17 @@ public struct ScenarioResult: Sendable, Hashable, Codable {
 
     /// Flagged verdicts (too few samples) are shown but do not decide.
     public var passed: Bool { !verdicts.contains(where: \.failsGate) }
+
+    /// Decodes a scenario's result of a run on a golden set of `task`.
+    init(from decoder: any Decoder, task: VisionTask) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        scenario = try c.decode(Scenario.self, forKey: .scenario)
+        baseline = try ScenarioMetrics(from: c.superDecoder(forKey: .baseline), task: task)
+        candidate = try ScenarioMetrics(from: c.superDecoder(forKey: .candidate), task: task)
+        baselineReusedFrom = try c.decodeIfPresent(String.self, forKey: .baselineReusedFrom)
+        comparisons = try c.decode([PairedDelta].self, forKey: .comparisons)
+        verdicts = try c.decode([ConditionVerdict].self, forKey: .verdicts)
+    }
 
     public init(scenario: Scenario, baseline: ScenarioMetrics, candidate: ScenarioMetrics,
                 baselineReusedFrom: String?, comparisons: [PairedDelta] = [], verdicts: [ConditionVerdict]) {
@@ -338,7 +350,11 @@ public struct RunResult: Sendable, Codable {
         environment = try c.decode(RunEnvironment.self, forKey: .environment)
         primaryMetric = try c.decode(MetricKey.self, forKey: .primaryMetric)
         reportedMetrics = try c.decode([MetricKey].self, forKey: .reportedMetrics)
-        scenarios = try c.decode([ScenarioResult].self, forKey: .scenarios)
+        // Each scenario's metrics are of the golden set's task.
+        var list = try c.nestedUnkeyedContainer(forKey: .scenarios)
+        var decoded: [ScenarioResult] = []
+        while !list.isAtEnd { decoded.append(try ScenarioResult(from: list.superDecoder(), task: goldenSet.task)) }
+        scenarios = decoded
         robustness = try c.decodeIfPresent(RobustnessScores.self, forKey: .robustness)
         operatingPoint = try c.decodeIfPresent(OperatingPoint.self, forKey: .operatingPoint)
         scenarioParameters = try c.decodeIfPresent([String: [String: [Double]]].self, forKey: .scenarioParameters) ?? [:]

@@ -277,7 +277,8 @@ public struct SuiteRunner: Sendable {
             return (.detection(baseline.metrics), .detection(candidate.metrics), comparisons,
                     [.baseline: baseline.matches, .candidate: candidate.matches])
         default:
-            preconditionFailure("baseline and candidate outcomes of one scenario are of one task")
+            throw InputError("scenario \(scenario.id): the baseline's and the candidate's outcomes are of different tasks "
+                             + "(a stored baseline from a run on another kind of golden set?)")
         }
     }
 
