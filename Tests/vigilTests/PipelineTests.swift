@@ -166,6 +166,15 @@ struct PipelineTests {
         #expect(changed.stdout.contains("FAIL sign-off 1 by Dana (QA lead): report Reports/\(run.runID): content hash is "))
         #expect(changed.stdout.contains("(changed: images/\(victim))"), "\(changed.stdout)")
         #expect(changed.stdout.contains("INVALID"))
+
+        // The report rebuilt from the store is the one signed off, byte for byte.
+        let rebuilt = try CLI.run(["report", run.runID, "-o", "Reports/\(run.runID)", "--store", "h.sqlite"], in: folder)
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        let again = try CLI.run(["signoff", "verify", run.runID, "--store", "h.sqlite"], in: folder)
+        #expect(again.status == 0, "\(again.stdout)")
+        // signoffs.html, which the sign-off rewrote, is written again from the ledger.
+        let listed = try String(contentsOf: folder.appendingPathComponent("Reports/\(run.runID)/signoffs.html"), encoding: .utf8)
+        #expect(listed.contains("OVERRIDE: accepted: CV-142"))
     }
 
     @Test func anEditedLedgerRecordBreaksTheChain() throws {
