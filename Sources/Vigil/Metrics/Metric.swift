@@ -89,8 +89,8 @@ public struct Metric: Sendable, Hashable, Codable, CustomStringConvertible {
 
 /// A task's metrics: what suites of golden sets of that task can name, and which of them a
 /// paired bootstrap can resample. Each task declares its own, beside its scoring
-/// (`MetricCatalogue.classification` in Metrics/ClassificationCatalogue.swift,
-/// `.detection` in Detection/DetectionCatalogue.swift).
+/// (`MetricCatalogue.classification` in Tasks/Classification/ClassificationCatalogue.swift,
+/// `.detection` in Tasks/Detection/DetectionCatalogue.swift).
 public struct MetricCatalogue: Sendable {
     public let task: VisionTask
     /// In the order tables show them.
