@@ -128,7 +128,9 @@ public struct HTMLReport {
             return .detection(DetectionGallery.worst(
                 samples: candidate.map { samples[$0.sampleID]! }, baseline: baseline, baselineMatches: matches[.baseline] ?? [],
                 candidate: candidate, candidateMatches: matches[.candidate] ?? [], limit: max(1, galleryLimit / 3)))
-        default:
+        // Listed, not `default:`, so that a new task's outcomes cannot fall through to an
+        // empty section unnoticed: the compiler asks for them here.
+        case (nil, _), (_, nil), (.classification?, .detection?), (.detection?, .classification?):
             return .none
         }
     }

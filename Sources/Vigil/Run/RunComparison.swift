@@ -138,7 +138,7 @@ public struct RunComparison: Sendable, Codable {
                     let evaluationB = DetectionRunEvaluation(goldenSet: goldenSet!, indices: indices[position], outcomes: ys, iou: pointB.iou,
                                                              scoreThreshold: pointB.scoreThreshold(secondRole))
                     paired = evaluationA.compare(with: evaluationB, keys: resampled, classes: goldenSet!.classes, bootstrap: bootstrap)
-                default:
+                case (.classification, .detection), (.detection, .classification):
                     skipped.append("\(id): the runs' outcomes are of different tasks"); continue
                 }
             }

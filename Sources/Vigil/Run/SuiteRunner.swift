@@ -276,7 +276,7 @@ public struct SuiteRunner: Sendable {
             }
             return (.detection(baseline.metrics), .detection(candidate.metrics), comparisons,
                     [.baseline: baseline.matches, .candidate: candidate.matches])
-        default:
+        case (.classification, .detection), (.detection, .classification):
             throw InputError("scenario \(scenario.id): the baseline's and the candidate's outcomes are of different tasks "
                              + "(a stored baseline from a run on another kind of golden set?)")
         }
