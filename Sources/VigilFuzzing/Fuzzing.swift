@@ -2,7 +2,8 @@ import Foundation
 import Vigil
 
 /// Mutation fuzzing of the readers people feed files to: golden-set manifests, suites, model
-/// specs, COCO annotations and results, JSON Lines labels and predictions, and images. Each
+/// specs, COCO annotations and results, JSON Lines labels and predictions, OCR text lines,
+/// segmentation masks, and images. Each
 /// reader gets inputs made from bundled files by seeded mutations (bit flips, byte changes,
 /// insertions and deletions, truncation, tokens that broke readers before: NaN, huge numbers,
 /// paths that leave a folder, splices of another seed). A reader passes an input when it returns
@@ -38,6 +39,10 @@ public struct FuzzTarget: Sendable {
         let labelsFile = scratch.appendingPathComponent("seed-labels.jsonl"), predictionsFile = scratch.appendingPathComponent("seed-predictions.jsonl")
         try labels.write(to: labelsFile)
         try predictions.write(to: predictionsFile)
+        let lines = Data(["Kaiserstraße 12", "東京都 渋谷区", "", "  two  spaces\\t", "cafe\u{301} 😀"].enumerated()
+            .map { #"{"id": "l\#($0.offset)", "text": "\#($0.element)"}"# }.joined(separator: "\n").utf8)
+        let linesFile = scratch.appendingPathComponent("seed-lines.jsonl")
+        try lines.write(to: linesFile)
         return [
             FuzzTarget(name: "manifest", fileName: "golden/manifest.json",
                        seeds: [try file("GoldenSets/faces/manifest.json"), try file("GoldenSets/orientation/manifest.json")],
@@ -56,6 +61,10 @@ public struct FuzzTarget: Sendable {
                        read: { url in _ = try ClassificationFiles.load(labels: url, predictions: predictionsFile) }),
             FuzzTarget(name: "predictions", fileName: "predictions.jsonl", seeds: [predictions],
                        read: { url in _ = try ClassificationFiles.load(labels: labelsFile, predictions: url) }),
+            FuzzTarget(name: "ocr-lines", fileName: "lines.jsonl", seeds: [lines],
+                       read: { url in _ = try TextRecognitionFiles.load(labels: url, predictions: linesFile) }),
+            FuzzTarget(name: "mask", fileName: "mask.png", seeds: [try file("GoldenSets/digits/images/3/r15c01.png")],
+                       read: { url in _ = try SegmentationMask.load(url, shown: url.lastPathComponent) }),
             FuzzTarget(name: "png", fileName: "image.png", seeds: [try file("GoldenSets/digits/images/3/r15c01.png")],
                        read: { url in _ = try Image(contentsOf: url) }),
             FuzzTarget(name: "jpeg", fileName: "image.jpg", seeds: [try file("GoldenSets/faces/images/composite-00.jpg")],
