@@ -68,7 +68,7 @@ public struct SuiteRunner: Sendable {
 
     /// The manifest indices of each scenario's samples. A slice that selects nothing is an
     /// error that names the tag values the golden set does have.
-    public static func sampleIndices(_ scenarios: [Scenario], _ goldenSet: GoldenSet, suitePath: String) throws -> [[Int]] {
+    static func sampleIndices(_ scenarios: [Scenario], _ goldenSet: GoldenSet, suitePath: String) throws -> [[Int]] {
         try scenarios.map { scenario in
             let indices = goldenSet.samples.indices.filter { scenario.includes(tags: goldenSet.samples[$0].tags) }
             guard indices.isEmpty else { return indices }
