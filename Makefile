@@ -67,6 +67,7 @@ bench: build
 	python3 -m pip install -q -r Benchmarks/requirements.txt
 	python3 Benchmarks/detection.py
 	python3 Benchmarks/classification.py
+	.build-venv/bin/python Benchmarks/segmentation_ocr.py
 	@if ! cmp -s Benchmarks/requirements-corruptions.txt .build-bench/venv/requirements-corruptions.txt; then \
 	  echo "bench: preparing .build-bench/venv from Benchmarks/requirements-corruptions.txt (scikit-image 0.19.3 builds from source: minutes)"; \
 	  { python3 -m venv .build-bench/venv || { echo "bench: python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2; false; }; } && \

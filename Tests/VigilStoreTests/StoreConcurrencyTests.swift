@@ -22,7 +22,7 @@ struct StoreConcurrencyTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for round in 0..<4 {
             let path = folder.appendingPathComponent("store-\(round).sqlite").path
-            FileManager.default.createFile(atPath: path, contents: Data())
+            _ = FileManager.default.createFile(atPath: path, contents: Data())
             let failures = Mutex<[String]>([])
             DispatchQueue.concurrentPerform(iterations: 16) { _ in
                 do { _ = try RunStore(path: path) } catch { failures.withLock { $0.append("\(error)") } }

@@ -34,6 +34,13 @@ public enum TextRecognition {
 
     /// The reference or prediction as WER counts it (jiwer's `wer_default`).
     public static func words(_ text: String) -> [String] {
+        wordScalars(text).map { String(String.UnicodeScalarView($0)) }
+    }
+
+    /// The words as code points. Words are compared this way, as Python compares strings:
+    /// Swift's `String` equality is canonical equivalence ("é" precomposed equals e + U+0301),
+    /// which would hide edits jiwer counts.
+    static func wordScalars(_ text: String) -> [[Unicode.Scalar]] {
         // RemoveMultipleSpaces: every run of 2+ whitespace characters becomes one space.
         var collapsed: [Unicode.Scalar] = []
         var run: [Unicode.Scalar] = []
@@ -45,16 +52,7 @@ public enum TextRecognition {
             if isPythonSpace(scalar) { run.append(scalar) } else { flush(); collapsed.append(scalar) }
         }
         flush()
-        var words: [String] = [], current = String.UnicodeScalarView()
-        for scalar in stripped(collapsed) {
-            if scalar == " " {
-                if !current.isEmpty { words.append(String(current)); current = String.UnicodeScalarView() }
-            } else {
-                current.append(scalar)
-            }
-        }
-        if !current.isEmpty { words.append(String(current)) }
-        return words
+        return stripped(collapsed).split(separator: " ", omittingEmptySubsequences: true).map(Array.init)
     }
 
     /// Levenshtein distance with unit costs (two rows of the dynamic programme).
@@ -90,8 +88,8 @@ public enum TextRecognition {
             let truth = TextRecognition.characters(reference), guess = TextRecognition.characters(prediction)
             characterEdits = TextRecognition.editDistance(truth, guess)
             referenceCharacters = truth.count
-            let truthWords = TextRecognition.words(reference)
-            wordEdits = TextRecognition.editDistance(truthWords, TextRecognition.words(prediction))
+            let truthWords = TextRecognition.wordScalars(reference)
+            wordEdits = TextRecognition.editDistance(truthWords, TextRecognition.wordScalars(prediction))
             referenceWords = truthWords.count
         }
     }

@@ -55,19 +55,26 @@ public enum SegmentationFiles {
         if let extra = predictedFiles.first(where: { !known.contains($0) }) {
             throw InputError("\(predictionsPath)/\(extra) has no truth mask \(truthPath)/\(extra)")
         }
-        // Counted with room for every 8-bit value, then cut to the classes.
-        var images: [SemanticSegmentation.ImageCounts] = []
-        var largest = -1
-        for name in truthFiles {
-            let t = try SegmentationMask.load(truth.appendingPathComponent(name), shown: "\(truthPath)/\(name)")
-            let p = try SegmentationMask.load(predictions.appendingPathComponent(name), shown: "\(predictionsPath)/\(name)")
-            guard t.width == p.width && t.height == p.height else {
-                throw InputError("\(predictionsPath)/\(name) is \(p.width)×\(p.height), its truth mask \(t.width)×\(t.height); they must be the same size")
+        // Pairs are decoded and counted in parallel (one pair per worker at a time, so memory
+        // stays at a few masks), with room for every 8-bit value, then cut to the classes. The
+        // first problem in path order is the one reported.
+        let slots = SharedSlots<Result<SemanticSegmentation.ImageCounts, any Error>>(count: truthFiles.count)
+        DispatchQueue.concurrentPerform(iterations: truthFiles.count) { index in
+            let name = truthFiles[index]
+            slots[index] = Result {
+                let t = try SegmentationMask.load(truth.appendingPathComponent(name), shown: "\(truthPath)/\(name)")
+                let p = try SegmentationMask.load(predictions.appendingPathComponent(name), shown: "\(predictionsPath)/\(name)")
+                guard t.width == p.width && t.height == p.height else {
+                    throw InputError("\(predictionsPath)/\(name) is \(p.width)×\(p.height), its truth mask \(t.width)×\(t.height); they must be the same size")
+                }
+                return try SemanticSegmentation.ImageCounts(id: name, truth: t.pixels, prediction: p.pixels, width: t.width,
+                                                             classes: 256, ignoreIndex: ignoreIndex)
             }
-            let counts = try SemanticSegmentation.ImageCounts(id: name, truth: t.pixels, prediction: p.pixels, width: t.width,
-                                                               classes: 256, ignoreIndex: ignoreIndex)
+        }
+        var images = try slots.values.map { try $0.get() }
+        var largest = -1
+        for counts in images {
             if let top = (0..<256).last(where: { counts.truth[$0] > 0 || counts.predicted[$0] > 0 }) { largest = max(largest, top) }
-            images.append(counts)
         }
         let count = classes ?? max(1, largest + 1)
         for (index, image) in images.enumerated() {
