@@ -84,13 +84,19 @@ public struct HTMLReport {
             context["robustness"] = try robustnessContext(robustness, folder: folder)
         }
         if let trend, !trend.runs.isEmpty {
-            let file = "trend.png"
-            try TrendChart(trend: trend).render(to: folder.appendingPathComponent(file))
-            context["trend"] = [
-                "chart": file, "metric": trend.metric.description,
-                "line": "Each scenario's \(trend.metric) over the last \(trend.runs.count) complete run\(trend.runs.count == 1 ? "" : "s") of suite "
-                    + "\(trend.suite) in the run store, up to this one (vigil trend --suite \(trend.suite) prints the numbers).",
-            ]
+            // One run is not a trend: the section says so until the suite has a second.
+            if trend.runs.count < 2 {
+                context["trend"] = ["line": "This is the first complete run of suite \(trend.suite) in the run store; "
+                    + "from the next one on, this section charts each scenario's \(trend.metric) across the stored runs."]
+            } else {
+                let file = "trend.png"
+                try TrendChart(trend: trend).render(to: folder.appendingPathComponent(file))
+                context["trend"] = [
+                    "chart": file, "metric": trend.metric.description,
+                    "line": "Each scenario's \(trend.metric) over the last \(trend.runs.count) complete runs of suite "
+                        + "\(trend.suite) in the run store, up to this one (vigil trend --suite \(trend.suite) prints the numbers).",
+                ]
+            }
         }
         let html = try MustacheTemplate(string: Self.template).render(context)
         let index = folder.appendingPathComponent("index.html")
@@ -552,7 +558,7 @@ public struct HTMLReport {
     {{#trend}}
     <h2 id="trend">Trend</h2>
     <p class="muted">{{line}}</p>
-    <p><img src="{{chart}}" alt="{{metric}} of each scenario over the suite's stored runs"></p>
+    {{#chart}}<p><img src="{{chart}}" alt="{{metric}} of each scenario over the suite's stored runs"></p>{{/chart}}
     {{/trend}}
     {{#robustness}}
     <h2 id="robustness">Robustness</h2>

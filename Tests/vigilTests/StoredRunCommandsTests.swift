@@ -63,8 +63,10 @@ struct StoredRunCommandsTests {
             let again = try Self.files(ws.folder.appendingPathComponent("Rebuilt/\(id)"))
             #expect(original.keys.sorted() == again.keys.sorted())
             let pictures = original.keys.filter { $0.hasSuffix(".png") }
-            // Galleries with scenario images and model inputs, calibration and confusion charts, the trend.
-            #expect(pictures.count > 10 && pictures.contains("trend.png") && pictures.contains { $0.contains("motion-blur-s3") })
+            // Galleries with scenario images and model inputs, calibration and confusion charts, and
+            // from the second run on the trend.
+            #expect(pictures.count > 10 && pictures.contains { $0.contains("motion-blur-s3") })
+            #expect(pictures.contains("trend.png") == (id == second))
             for (path, bytes) in original {
                 #expect(again[path] == bytes, "\(path) differs between the run's report and the one rebuilt from the store")
             }
@@ -72,6 +74,8 @@ struct StoredRunCommandsTests {
         // The second run's report shows both runs in its trend; the first's only itself.
         let html = try String(contentsOf: ws.folder.appendingPathComponent("Reports/\(second)/index.html"), encoding: .utf8)
         #expect(html.contains("over the last 2 complete runs of suite stored-runs"))
+        let firstHTML = try String(contentsOf: ws.folder.appendingPathComponent("Reports/\(first)/index.html"), encoding: .utf8)
+        #expect(firstHTML.contains("This is the first complete run of suite stored-runs"))
 
         // Without -o the report goes to Reports/<run-id>, replacing the folder.
         try FileManager.default.removeItem(at: ws.folder.appendingPathComponent("Reports/\(first)"))
