@@ -83,6 +83,34 @@ struct SegmentationAndOCRScoreTests {
         #expect(jpeg.status == 2 && jpeg.stderr.contains("gt/img-02.png: not a PNG file"), "\(jpeg.stderr)")
     }
 
+    @Test func segmentationPairedDeltas() throws {
+        // Two models on the same three images: the candidate fixes the baseline's mistakes on one.
+        let truth: [[UInt8]] = [[0, 0, 1, 1, 2, 2], [0, 1, 1, 2, 2, 255], [2, 2, 1, 0, 0, 1]]
+        let baselineMasks: [[UInt8]] = [[0, 1, 1, 1, 2, 0], [0, 1, 1, 2, 2, 0], [2, 0, 1, 0, 0, 1]]
+        var candidateMasks = baselineMasks
+        candidateMasks[0] = truth[0]
+        func counts(_ masks: [[UInt8]]) throws -> [SemanticSegmentation.ImageCounts] {
+            try zip(truth, masks).enumerated().map { index, pair in
+                try SemanticSegmentation.ImageCounts(id: "i\(index)", truth: pair.0, prediction: pair.1, width: 3, classes: 3, ignoreIndex: 255)
+            }
+        }
+        let baseline = try counts(baselineMasks), candidate = try counts(candidateMasks)
+        let deltas = try SemanticSegmentation.compare(baseline: baseline, candidate: candidate, classes: 3,
+                                                      bootstrap: Bootstrap(replicates: 300, seed: 2))
+        let a = SemanticSegmentation.metrics(baseline, classes: 3), b = SemanticSegmentation.metrics(candidate, classes: 3)
+        #expect(deltas.map(\.metric) == ["miou", "mean_dice", "pixel_accuracy", "fw_iou"])
+        #expect(deltas[0].delta == b.miou! - a.miou! && deltas[0].delta! > 0)
+        #expect(deltas[2].delta == b.pixelAccuracy! - a.pixelAccuracy!)
+        #expect(deltas.allSatisfy { $0.interval != nil && $0.pValue != nil })
+        // A model against itself: no difference, p = 1.
+        let same = try SemanticSegmentation.compare(baseline: baseline, candidate: baseline, classes: 3, bootstrap: Bootstrap(replicates: 100, seed: 2))
+        #expect(same.allSatisfy { $0.delta == 0 && $0.pValue == 1 })
+        // Other truth is not a paired comparison.
+        #expect(throws: InputError.self) {
+            try SemanticSegmentation.compare(baseline: baseline, candidate: Array(candidate.reversed()), classes: 3, bootstrap: Bootstrap(replicates: 10))
+        }
+    }
+
     @Test(arguments: [7, 2026])
     func ocrEqualsJiwer(seed: Int) throws {
         let folder = try Self.reference("reference_ocr.py", ["--seed", "\(seed)", "--lines", "3000"])

@@ -123,6 +123,24 @@ public struct Bootstrap: Sendable {
         return result
     }
 
+    /// Paired comparison of named statistics of two models on the same samples: each delta
+    /// (candidate − baseline) at the full sample, and its paired-bootstrap interval and p-value
+    /// (both models evaluated on the same resampled samples in every replicate). `baseline` and
+    /// `candidate` return one value per name for a replicate's weights, or for the full sample
+    /// when given nil.
+    public func pairedDeltas(_ names: [String], samples n: Int, baseline: @Sendable ([Int]?) -> [Double?],
+                             candidate: @Sendable ([Int]?) -> [Double?]) -> [NamedDelta] {
+        @Sendable func deltas(_ weights: [Int]?) -> [Double?] {
+            zip(baseline(weights), candidate(weights)).map { a, b in b.flatMap { y in a.map { y - $0 } } }
+        }
+        let replicates = run(samples: n) { deltas($0) }
+        let points = deltas(nil)
+        return names.enumerated().map { index, name in
+            let values = replicates.map { $0[index] }
+            return NamedDelta(metric: name, delta: points[index], interval: interval(values), pValue: Bootstrap.pValue(deltas: values))
+        }
+    }
+
     /// The percentile interval of one statistic's replicate values (numpy's linear percentiles
     /// at (1 − level)/2 and (1 + level)/2); nil when no replicate defined it.
     public func interval(_ values: [Double?]) -> Interval? {
@@ -203,4 +221,13 @@ public struct McNemar: Sendable, Hashable, Codable {
         for value in logs { sum.add(Foundation.exp(value - top)) }
         return Foundation.exp(top + Foundation.log(sum.value))
     }
+}
+
+/// One metric's paired delta (candidate − baseline) with its bootstrap interval and p-value, for
+/// metrics named by text (the segmentation and OCR scores).
+public struct NamedDelta: Sendable, Hashable {
+    public var metric: String
+    public var delta: Double?
+    public var interval: Interval?
+    public var pValue: Double?
 }

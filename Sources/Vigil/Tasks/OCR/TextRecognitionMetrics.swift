@@ -169,30 +169,16 @@ public enum TextRecognition {
         return Score(metrics: metrics(samples), intervals: intervals, samples: samples)
     }
 
-    /// One metric's paired delta (candidate − baseline) with its bootstrap interval and p-value.
-    public struct Delta: Sendable, Hashable {
-        public var metric: String
-        public var delta: Double?
-        public var interval: Interval?
-        public var pValue: Double?
-    }
-
     /// Paired comparison of two recognisers on the same samples in the same order: deltas of
     /// CER, WER and exact match with paired-bootstrap intervals (the same resampled samples for
     /// both) and p-values.
-    public static func compare(baseline: [SampleScore], candidate: [SampleScore], bootstrap: Bootstrap) throws -> [Delta] {
+    public static func compare(baseline: [SampleScore], candidate: [SampleScore], bootstrap: Bootstrap) throws -> [NamedDelta] {
         guard baseline.map(\.id) == candidate.map(\.id) else {
             throw InputError("a paired comparison needs both recognisers' predictions for the same samples in the same order")
         }
-        let replicates = bootstrap.run(samples: baseline.count) { weights in
-            zip(headlineValues(metrics(baseline, weights: weights)), headlineValues(metrics(candidate, weights: weights)))
-                .map { a, b in b.flatMap { y in a.map { y - $0 } } }
-        }
-        let points = zip(headlineValues(metrics(baseline)), headlineValues(metrics(candidate))).map { a, b in b.flatMap { y in a.map { y - $0 } } }
-        return headline.enumerated().map { index, name in
-            let deltas = replicates.map { $0[index] }
-            return Delta(metric: name, delta: points[index], interval: bootstrap.interval(deltas), pValue: Bootstrap.pValue(deltas: deltas))
-        }
+        return bootstrap.pairedDeltas(headline, samples: baseline.count,
+                                      baseline: { headlineValues(metrics(baseline, weights: $0)) },
+                                      candidate: { headlineValues(metrics(candidate, weights: $0)) })
     }
 }
 

@@ -151,6 +151,19 @@ public enum SemanticSegmentation {
 
     static func headlineValues(_ m: Metrics) -> [Double?] { [m.miou, m.meanDice, m.pixelAccuracy, m.fwIoU] }
 
+    /// Paired comparison of two models' masks of the same images in the same order: deltas
+    /// (candidate − baseline) of mIoU, mean Dice, pixel accuracy and fwIoU with paired-bootstrap
+    /// intervals over images and p-values.
+    public static func compare(baseline: [ImageCounts], candidate: [ImageCounts], classes: Int,
+                               bootstrap: Bootstrap) throws -> [NamedDelta] {
+        guard baseline.map(\.id) == candidate.map(\.id), zip(baseline, candidate).allSatisfy({ $0.truth == $1.truth }) else {
+            throw InputError("a paired comparison needs both models' masks of the same images, in the same order, against the same truth")
+        }
+        return bootstrap.pairedDeltas(headline, samples: baseline.count,
+                                      baseline: { headlineValues(metrics(baseline, classes: classes, weights: $0)) },
+                                      candidate: { headlineValues(metrics(candidate, classes: classes, weights: $0)) })
+    }
+
     public static func score(_ images: [ImageCounts], classes: Int, bootstrap: Bootstrap?) -> Score {
         let intervals = bootstrap?.intervals(headline, samples: images.count) { weights in headlineValues(metrics(images, classes: classes, weights: weights)) } ?? [:]
         return Score(metrics: metrics(images, classes: classes), intervals: intervals)
